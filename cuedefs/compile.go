@@ -1,0 +1,152 @@
+package cuedefs
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	"cuelang.org/go/cue/parser"
+)
+
+//go:embed packages
+var packageFS embed.FS
+
+// opPackage is one importable package, e.g. "vela/http".
+type opPackage struct {
+	importPath string
+	files      map[string]string // file name → source
+}
+
+// packages maps import path → package, read once from the embedded tree.
+var packages = mustReadPackages()
+
+func mustReadPackages() map[string]*opPackage {
+	pkgs := map[string]*opPackage{}
+	err := fs.WalkDir(packageFS, "packages", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".cue") {
+			return err
+		}
+		src, err := packageFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		importPath := strings.TrimPrefix(path.Dir(p), "packages/")
+		pkg := pkgs[importPath]
+		if pkg == nil {
+			pkg = &opPackage{importPath: importPath, files: map[string]string{}}
+			pkgs[importPath] = pkg
+		}
+		pkg.files[path.Base(p)] = string(src)
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("cuedefs: reading embedded packages: %v", err))
+	}
+	return pkgs
+}
+
+// PackagePaths lists the import paths templates may use besides CUE's
+// standard library.
+func PackagePaths() []string {
+	out := make([]string, 0, len(packages))
+	for p := range packages {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PackageSource returns the CUE source of an op package, for documentation.
+func PackageSource(importPath string) (string, bool) {
+	pkg, ok := packages[importPath]
+	if !ok {
+		return "", false
+	}
+	names := make([]string, 0, len(pkg.files))
+	for n := range pkg.files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(pkg.files[n])
+	}
+	return b.String(), true
+}
+
+// scaffold declares the fields every template may refer to without declaring
+// them. It is appended after the template so line numbers stay the template's.
+const scaffold = "\ncontext: _\nparameter: _\n"
+
+// Compile builds a template into a CUE value in ctx. filename is used in
+// error positions; lineOffset is added to every line so that errors point into
+// the file the template came from (a YAML file holding it as a string, say).
+// Imports of the op packages are resolved from the embedded tree; imports of
+// CUE's standard library work as usual.
+func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Value, error) {
+	if lineOffset > 0 {
+		// Blank lines shift positions without touching the text the user wrote.
+		source = strings.Repeat("\n", lineOffset) + source
+	}
+	file, err := parser.ParseFile(filename, source+scaffold, parser.ParseComments)
+	if err != nil {
+		return cue.Value{}, err
+	}
+	inst := build.NewContext().NewInstance("", nil)
+	for spec := range file.ImportSpecs() {
+		importPath := strings.Trim(spec.Path.Value, `"`)
+		if inst.LookupImport(importPath) != nil {
+			continue
+		}
+		if _, ok := packages[importPath]; !ok {
+			continue // standard library, or an error the build reports with a position
+		}
+		dep, err := packageInstance(importPath)
+		if err != nil {
+			return cue.Value{}, err
+		}
+		inst.Imports = append(inst.Imports, dep)
+	}
+	if err := inst.AddSyntax(file); err != nil {
+		return cue.Value{}, err
+	}
+	v := ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		return cue.Value{}, err
+	}
+	return v, nil
+}
+
+// packageInstance parses an op package into a build instance. Packages are
+// parsed per build because the evaluator annotates syntax trees it resolves.
+func packageInstance(importPath string) (*build.Instance, error) {
+	pkg := packages[importPath]
+	inst := build.NewContext().NewInstance("", nil)
+	inst.ImportPath = importPath
+	inst.PkgName = path.Base(importPath)
+	names := make([]string, 0, len(pkg.files))
+	for n := range pkg.files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f, err := parser.ParseFile(importPath+"/"+n, pkg.files[n], parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("op package %s: %w", importPath, err)
+		}
+		if err := inst.AddSyntax(f); err != nil {
+			return nil, fmt.Errorf("op package %s: %w", importPath, err)
+		}
+	}
+	return inst, nil
+}
+
+// NewContext returns a fresh CUE context. Values from different contexts
+// must not be mixed.
+func NewContext() *cue.Context { return cuecontext.New() }

@@ -1,0 +1,5 @@
+package cuedefs
+
+import "cuelang.org/go/cue"
+
+func mustPath(p string) cue.Path { return cue.ParsePath(p) }
