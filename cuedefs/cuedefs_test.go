@@ -40,7 +40,7 @@ func TestCompileErrorNamesFileAndLine(t *testing.T) {
 	d := NewDefinition("x", "", src, "defs.yaml", 10)
 	err := d.Check()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "defs.yaml:14:")
+	assert.Contains(t, Describe(err), "defs.yaml:14:")
 }
 
 func TestParseVelaDefFormKeepsLines(t *testing.T) {

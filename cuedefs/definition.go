@@ -43,8 +43,8 @@ func NewDefinition(typ, description, source, file string, line int) Definition {
 	}
 }
 
-// Check compiles and validates the template and reports every error with
-// its file and line.
+// Check compiles and validates the template. The error it returns is a CUE
+// error list whose positions are in d.File; Describe formats it.
 func (d Definition) Check() error {
 	v, err := Compile(NewContext(), d.Source, d.File, d.Line)
 	if err == nil {
@@ -57,10 +57,7 @@ func (d Definition) Check() error {
 	if err == nil {
 		err = checkOpSelectors(d)
 	}
-	if err != nil {
-		return fmt.Errorf("definition %q does not compile:\n%s", d.Type, Describe(err))
-	}
-	return nil
+	return err
 }
 
 // Describe formats CUE errors one per line as "file:line: message".

@@ -1,0 +1,79 @@
+package cuedefs
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/errors"
+)
+
+// ParamError is one way the properties of a step fail the definition's
+// parameter. Path is relative to parameter.
+type ParamError struct {
+	Path []string
+	Msg  string
+}
+
+// CheckParameters unifies properties with the definition's parameter and
+// reports missing required parameters, wrong types and disallowed fields.
+func CheckParameters(d Definition, properties map[string]any) []ParamError {
+	ctx := NewContext()
+	v, err := Compile(ctx, d.Source, d.File, d.Line)
+	if err != nil {
+		return []ParamError{{Msg: fmt.Sprintf("definition %q does not compile", d.Type)}}
+	}
+	if properties == nil {
+		properties = map[string]any{}
+	}
+	param := v.LookupPath(cue.ParsePath("parameter")).Unify(ctx.Encode(properties))
+	err = param.Validate(cue.Concrete(true))
+	if err == nil {
+		return nil
+	}
+	var out []ParamError
+	seen := map[string]bool{}
+	for _, e := range errors.Errors(err) {
+		path := e.Path()
+		if len(path) > 0 && path[0] == "parameter" {
+			path = path[1:]
+		}
+		msg := "required parameter missing"
+		if present(properties, path) {
+			format, args := e.Msg()
+			msg = fmt.Sprintf(format, args...)
+		}
+		key := strings.Join(path, ".") + "\x00" + msg
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, ParamError{Path: path, Msg: msg})
+	}
+	return out
+}
+
+// present tells whether properties has a value at path.
+func present(properties map[string]any, path []string) bool {
+	var cur any = properties
+	for _, p := range path {
+		switch c := cur.(type) {
+		case map[string]any:
+			next, ok := c[p]
+			if !ok {
+				return false
+			}
+			cur = next
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(c) {
+				return false
+			}
+			cur = c[i]
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,107 @@
+package translator
+
+// The objects users write, with KubeVela Workflow's field names.
+
+const (
+	// GroupV1alpha1 is the apiVersion of WorkflowRun and Workflow.
+	GroupV1alpha1 = "core.oam.dev/v1alpha1"
+	// GroupV1beta1 is the apiVersion of WorkflowStepDefinition.
+	GroupV1beta1 = "core.oam.dev/v1beta1"
+
+	KindWorkflowRun            = "WorkflowRun"
+	KindWorkflow               = "Workflow"
+	KindWorkflowStepDefinition = "WorkflowStepDefinition"
+
+	ModeStepByStep = "StepByStep"
+	ModeDAG        = "DAG"
+)
+
+// ObjectMeta is the part of Kubernetes metadata velaflow reads.
+type ObjectMeta struct {
+	Name        string            `json:"name,omitempty"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// WorkflowRun is one run of a workflow.
+type WorkflowRun struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	Metadata   ObjectMeta      `json:"metadata"`
+	Spec       WorkflowRunSpec `json:"spec"`
+}
+
+// WorkflowRunSpec holds the steps inline or names a Workflow.
+type WorkflowRunSpec struct {
+	Context      map[string]any `json:"context,omitempty"`
+	Mode         *WorkflowMode  `json:"mode,omitempty"`
+	WorkflowSpec *WorkflowSpec  `json:"workflowSpec,omitempty"`
+	WorkflowRef  string         `json:"workflowRef,omitempty"`
+}
+
+// WorkflowMode is how steps, and the steps of groups, are ordered.
+type WorkflowMode struct {
+	Steps    string `json:"steps,omitempty"`
+	SubSteps string `json:"subSteps,omitempty"`
+}
+
+// WorkflowSpec is the list of steps.
+type WorkflowSpec struct {
+	Steps []WorkflowStep `json:"steps"`
+}
+
+// Workflow is a reusable template of steps; note there is no spec wrapper.
+type Workflow struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   ObjectMeta     `json:"metadata"`
+	Mode       *WorkflowMode  `json:"mode,omitempty"`
+	Steps      []WorkflowStep `json:"steps"`
+}
+
+// WorkflowStep is one step, or a step-group holding subSteps.
+type WorkflowStep struct {
+	Name       string         `json:"name,omitempty"`
+	Type       string         `json:"type"`
+	Meta       *StepMeta      `json:"meta,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+	If         string         `json:"if,omitempty"`
+	Timeout    string         `json:"timeout,omitempty"`
+	DependsOn  []string       `json:"dependsOn,omitempty"`
+	Inputs     []Input        `json:"inputs,omitempty"`
+	Outputs    []Output       `json:"outputs,omitempty"`
+	Mode       string         `json:"mode,omitempty"`
+	SubSteps   []WorkflowStep `json:"subSteps,omitempty"`
+}
+
+// StepMeta carries display data.
+type StepMeta struct {
+	Alias string `json:"alias,omitempty"`
+}
+
+// Input reads a value another step output.
+type Input struct {
+	From         string `json:"from"`
+	ParameterKey string `json:"parameterKey,omitempty"`
+}
+
+// Output exposes a value of the step's evaluated template.
+type Output struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+// WorkflowStepDefinition declares a step type as a CUE template.
+type WorkflowStepDefinition struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   ObjectMeta `json:"metadata"`
+	Spec       struct {
+		Schematic struct {
+			CUE struct {
+				Template string `json:"template"`
+			} `json:"cue"`
+		} `json:"schematic"`
+	} `json:"spec"`
+}

@@ -1,0 +1,204 @@
+package translator
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	cueerrors "cuelang.org/go/cue/errors"
+
+	"github.com/velaflow/velaflow/cuedefs"
+)
+
+const descriptionAnnotation = "definition.oam.dev/description"
+
+// inputs is everything read from the given files and folders.
+type inputs struct {
+	runs        []*document
+	workflows   map[string]*document // "<namespace>/<name>"
+	definitions map[string]cuedefs.Definition
+}
+
+// readInputs reads files and definition folders. Folders are read for
+// Workflows and WorkflowStepDefinitions (.yaml, .yml, .cue); files may hold
+// any of the three kinds.
+func readInputs(files, definitionPaths []string) (*inputs, Errors) {
+	in := &inputs{workflows: map[string]*document{}, definitions: map[string]cuedefs.Definition{}}
+	for k, v := range cuedefs.Builtins() {
+		in.definitions[k] = v
+	}
+	var errs Errors
+	for _, p := range definitionPaths {
+		paths, err := definitionFiles(p)
+		if err != nil {
+			errs = append(errs, FieldError{File: p, Msg: err.Error()})
+			continue
+		}
+		for _, f := range paths {
+			errs = append(errs, in.readFile(f, false)...)
+		}
+	}
+	for _, f := range files {
+		errs = append(errs, in.readFile(f, true)...)
+	}
+	return in, errs
+}
+
+// definitionFiles lists the definition files in a folder, or the file itself.
+func definitionFiles(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(p, func(f string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch filepath.Ext(f) {
+		case ".yaml", ".yml", ".cue":
+			if !d.IsDir() {
+				out = append(out, f)
+			}
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+func (in *inputs) readFile(file string, runsAllowed bool) Errors {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return Errors{{File: file, Msg: err.Error()}}
+	}
+	if filepath.Ext(file) == ".cue" {
+		d, err := cuedefs.ParseCUEFile(file, data)
+		if err != nil {
+			return Errors{{File: file, Msg: err.Error()}}
+		}
+		return in.addDefinition(d, nil, "")
+	}
+	docs, errs := decodeDocuments(file, data)
+	for _, doc := range docs {
+		switch doc.kind {
+		case KindWorkflowRun:
+			if !runsAllowed {
+				errs = append(errs, FieldError{File: file, Line: doc.line, Field: "kind", Msg: "a definitions folder holds Workflows and WorkflowStepDefinitions, not WorkflowRuns"})
+				continue
+			}
+			if e := checkAPIVersion(doc, GroupV1alpha1); e != nil {
+				errs = append(errs, *e)
+				continue
+			}
+			in.runs = append(in.runs, doc)
+		case KindWorkflow:
+			if e := checkAPIVersion(doc, GroupV1alpha1); e != nil {
+				errs = append(errs, *e)
+				continue
+			}
+			var wf Workflow
+			if es := doc.into(&wf); es != nil {
+				errs = append(errs, es...)
+				continue
+			}
+			in.workflows[WorkflowID(namespaceOr(wf.Metadata.Namespace), wf.Metadata.Name)] = doc
+		case KindWorkflowStepDefinition:
+			if e := checkAPIVersion(doc, GroupV1beta1); e != nil {
+				errs = append(errs, *e)
+				continue
+			}
+			errs = append(errs, in.readStepDefinition(doc)...)
+		case "":
+			errs = append(errs, FieldError{File: file, Line: doc.line, Field: "kind", Msg: "missing"})
+		default:
+			errs = append(errs, FieldError{File: file, Line: doc.lineOf("kind"), Field: "kind",
+				Msg: fmt.Sprintf("unsupported kind %q (want WorkflowRun, Workflow or WorkflowStepDefinition)", doc.kind)})
+		}
+	}
+	return errs
+}
+
+func checkAPIVersion(doc *document, want string) *FieldError {
+	if doc.api == want {
+		return nil
+	}
+	return &FieldError{File: doc.file, Line: doc.lineOf("apiVersion"), Field: "apiVersion",
+		Msg: fmt.Sprintf("%s must be %s, not %q", doc.kind, want, doc.api)}
+}
+
+func (in *inputs) readStepDefinition(doc *document) Errors {
+	var def WorkflowStepDefinition
+	if es := doc.into(&def); es != nil {
+		return es
+	}
+	const field = "spec.schematic.cue.template"
+	if def.Metadata.Name == "" {
+		return Errors{{File: doc.file, Line: doc.lineOf("metadata.name"), Field: "metadata.name", Msg: "missing"}}
+	}
+	if strings.TrimSpace(def.Spec.Schematic.CUE.Template) == "" {
+		return Errors{{File: doc.file, Line: doc.lineOf(field), Field: field, Msg: "missing"}}
+	}
+	// Template line 1 is the line after a block scalar's "|", else the
+	// scalar's own line.
+	offset := doc.lineOf(field)
+	if n := templateNode(doc); n != nil {
+		offset = n.Line
+		if n.Style&(yamlLiteral|yamlFolded) == 0 {
+			offset--
+		}
+	}
+	d := cuedefs.NewDefinition(def.Metadata.Name, def.Metadata.Annotations[descriptionAnnotation],
+		def.Spec.Schematic.CUE.Template, doc.file, offset)
+	return in.addDefinition(d, doc, field)
+}
+
+// addDefinition checks that a user definition compiles and records it; a
+// user definition replaces a built-in of the same type.
+func (in *inputs) addDefinition(d cuedefs.Definition, doc *document, field string) Errors {
+	if err := d.Check(); err != nil {
+		return cueErrors(err, d.File, field, fmt.Sprintf("definition %q does not compile: ", d.Type))
+	}
+	in.definitions[d.Type] = d
+	return nil
+}
+
+// cueErrors converts CUE errors into FieldErrors at the positions CUE gives.
+func cueErrors(err error, file, field, prefix string) Errors {
+	var out Errors
+	for _, e := range cueerrors.Errors(err) {
+		fe := FieldError{File: file, Field: field}
+		pos := e.Position()
+		if !pos.IsValid() {
+			if ps := e.InputPositions(); len(ps) > 0 {
+				pos = ps[0]
+			}
+		}
+		if pos.IsValid() {
+			fe.File, fe.Line = pos.Filename(), pos.Line()
+		}
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		if p := e.Path(); len(p) > 0 {
+			msg = strings.Join(p, ".") + ": " + msg
+		}
+		fe.Msg = prefix + msg
+		out = append(out, fe)
+	}
+	if len(out) == 0 {
+		out = Errors{{File: file, Field: field, Msg: prefix + err.Error()}}
+	}
+	return out
+}
+
+func namespaceOr(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
+}

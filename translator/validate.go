@@ -1,0 +1,144 @@
+package translator
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue/parser"
+
+	"github.com/velaflow/velaflow/cuedefs"
+)
+
+// validator checks and converts the steps of one run.
+type validator struct {
+	in   *inputs
+	doc  *document
+	c    *collector
+	plan *Plan
+}
+
+// steps converts a list of steps; prefix names unnamed steps ("step" gives
+// step-1, step-2; a group's prefix gives step-1-1 ...).
+func (v *validator) steps(in []WorkflowStep, field, prefix string, inGroup bool) []Step {
+	out := make([]Step, 0, len(in))
+	for i, ws := range in {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		name := ws.Name
+		if name == "" {
+			name = fmt.Sprintf("%s-%d", prefix, i+1)
+		}
+		s := Step{
+			Name: name, Type: ws.Type, Properties: ws.Properties, If: strings.TrimSpace(ws.If),
+			Timeout: ws.Timeout, DependsOn: ws.DependsOn, Inputs: ws.Inputs, Outputs: ws.Outputs, Mode: ws.Mode,
+		}
+		if ws.Meta != nil {
+			s.Alias = ws.Meta.Alias
+		}
+		if ws.Name != "" && strings.TrimSpace(ws.Name) == "" {
+			v.c.add(v.doc, f+".name", "must not be blank")
+		}
+		v.checkStep(&s, f)
+		if s.IsGroup() {
+			if inGroup {
+				v.c.add(v.doc, f+".type", "a step-group cannot hold another step-group (subSteps are one level deep)")
+			}
+			if s.Mode == "" {
+				s.Mode = v.plan.Mode.SubSteps
+			} else {
+				checkMode(s.Mode, v.doc, f+".mode", v.c)
+			}
+			s.SubSteps = v.steps(ws.SubSteps, f+".subSteps", name, true)
+		} else if len(ws.SubSteps) > 0 {
+			v.c.add(v.doc, f+".subSteps", "only a step-group has subSteps, this step is of type %q", s.Type)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (v *validator) checkStep(s *Step, f string) {
+	if s.Timeout != "" {
+		if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
+			v.c.add(v.doc, f+".timeout", "%q is not a positive duration such as 30s or 5m", s.Timeout)
+		}
+	}
+	if s.If != "" && s.If != "always" {
+		if _, err := parser.ParseExpr("if", s.If); err != nil {
+			v.c.add(v.doc, f+".if", "not a CUE expression: %s", firstLine(err))
+		}
+	}
+	for i, o := range s.Outputs {
+		of := fmt.Sprintf("%s.outputs[%d]", f, i)
+		if o.Name == "" {
+			v.c.add(v.doc, of+".name", "missing")
+		}
+		if _, err := parser.ParseFile("valueFrom", o.ValueFrom); strings.TrimSpace(o.ValueFrom) == "" || err != nil {
+			v.c.add(v.doc, of+".valueFrom", "not a CUE expression: %q", o.ValueFrom)
+		}
+	}
+	for i, in := range s.Inputs {
+		if in.From == "" {
+			v.c.add(v.doc, fmt.Sprintf("%s.inputs[%d].from", f, i), "missing")
+		}
+	}
+	if s.Type == "" {
+		v.c.add(v.doc, f+".type", "missing")
+		return
+	}
+	def, ok := v.in.definitions[s.Type]
+	if !ok {
+		v.c.add(v.doc, f+".type", "unknown step type %q (known: %s)", s.Type, strings.Join(sortedKeys(v.in.definitions), ", "))
+		return
+	}
+	v.plan.Definitions[s.Type] = def
+	if !s.IsGroup() {
+		v.checkProperties(s, def, f)
+	}
+}
+
+// checkProperties unifies the step's properties with the definition's
+// parameter. Parameters an input fills are not required here.
+func (v *validator) checkProperties(s *Step, def cuedefs.Definition, f string) {
+	fromInputs := map[string]bool{}
+	for _, in := range s.Inputs {
+		if in.ParameterKey != "" {
+			fromInputs[normalizeKey(in.ParameterKey)] = true
+		}
+	}
+	for _, pe := range cuedefs.CheckParameters(def, s.Properties) {
+		key := strings.Join(pe.Path, ".")
+		if coveredBy(key, fromInputs) {
+			continue
+		}
+		field := f + ".properties"
+		if key != "" {
+			field += "." + key
+		}
+		v.c.add(v.doc, field, "%s", pe.Msg)
+	}
+}
+
+// coveredBy tells whether key is, or lies under, one of the input keys.
+func coveredBy(key string, keys map[string]bool) bool {
+	for k := range keys {
+		if key == k || strings.HasPrefix(key, k+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeKey turns a["b"].c into a.b.c.
+func normalizeKey(k string) string {
+	r := strings.NewReplacer(`["`, ".", `"]`, "", "['", ".", "']", "", "[", ".", "]", "")
+	return strings.TrimPrefix(r.Replace(k), ".")
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
