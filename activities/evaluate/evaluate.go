@@ -1,0 +1,329 @@
+// Package evaluate runs one step's CUE template: it fills parameter and
+// context, runs the template's operations in dependency order through
+// cuelang.org/go/tools/flow, and reads the step's outputs from the result.
+//
+// It does no I/O itself (operations do) and knows nothing of Temporal.
+package evaluate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/tools/flow"
+
+	"github.com/velaflow/velaflow/activities/ops"
+	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/translator"
+)
+
+// Request is one execution of a step's template.
+type Request struct {
+	Definition cuedefs.Definition
+	Parameter  map[string]any
+	Context    map[string]any
+	Outputs    []translator.Output
+	// Memo holds the results of once-only operations completed by earlier
+	// executions of this step, by operation path.
+	Memo map[string]json.RawMessage
+	// Resumed is true when the step's suspension has ended.
+	Resumed bool
+}
+
+// Phase of a step execution that did not fail.
+type Phase string
+
+const (
+	Succeeded Phase = "succeeded"
+	Waiting   Phase = "wait"
+	Suspended Phase = "suspend"
+)
+
+// Result is how one execution ended.
+type Result struct {
+	Phase   Phase
+	Message string
+	// Duration of a suspension ("" waits for a resume).
+	Duration string
+	Outputs  map[string]any
+	// Memo holds results of once-only operations completed in this
+	// execution, to hand back to the next one.
+	Memo map[string]json.RawMessage
+}
+
+// Failure reasons, as KubeVela names them.
+const (
+	ReasonRendering = "Rendering"
+	ReasonOutput    = "Output"
+	ReasonAction    = "Action"
+	ReasonExecute   = "Execute"
+)
+
+// Error is a failed execution. Retryable errors come from providers; the
+// others are final.
+type Error struct {
+	Reason    string
+	Retryable bool
+	Err       error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func final(reason string, err error) *Error { return &Error{Reason: reason, Err: err} }
+
+// Run executes the template once.
+func Run(ctx context.Context, req Request) (*Result, error) {
+	cctx := cuedefs.NewContext()
+	v, err := cuedefs.Compile(cctx, req.Definition.Source, req.Definition.File, req.Definition.Line)
+	if err != nil {
+		return nil, final(ReasonRendering, fmt.Errorf("template %q: %s", req.Definition.Type, cuedefs.Describe(err)))
+	}
+	v = v.FillPath(cue.ParsePath("parameter"), orEmpty(req.Parameter))
+	v = v.FillPath(cue.ParsePath("context"), orEmpty(req.Context))
+	if err := v.Validate(); err != nil {
+		return nil, final(ReasonRendering, fmt.Errorf("template %q with the step's parameters: %s", req.Definition.Type, cuedefs.Describe(err)))
+	}
+
+	r := &runner{req: req, outcome: &ops.Outcome{}, memo: map[string]json.RawMessage{}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.cancel = cancel
+	ctrl := flow.New(&flow.Config{}, v, r.task)
+	runErr := ctrl.Run(ctx)
+	if e := r.firstErr(); e != nil {
+		return nil, e
+	}
+	if runErr != nil {
+		return nil, final(ReasonRendering, fmt.Errorf("template %q: %s", req.Definition.Type, cuedefs.Describe(runErr)))
+	}
+
+	o := r.outcome
+	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo}
+	switch {
+	case o.Fail:
+		msg := o.Message
+		if msg == "" {
+			msg = "the step failed (#Fail)"
+		}
+		return nil, final(ReasonAction, errors.New(msg))
+	case o.Suspend:
+		res.Phase, res.Duration = Suspended, o.Duration
+		return res, nil
+	case o.Wait:
+		res.Phase = Waiting
+		return res, nil
+	case o.Break:
+		return res, nil
+	}
+	done := ctrl.Value()
+	if err := done.Validate(); err != nil {
+		return nil, final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err)))
+	}
+	outputs, err := readOutputs(cctx, done, req.Outputs)
+	if err != nil {
+		return nil, final(ReasonOutput, err)
+	}
+	res.Outputs = outputs
+	return res, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// runner turns template values with a #do field into flow tasks.
+type runner struct {
+	req     Request
+	outcome *ops.Outcome
+	cancel  context.CancelFunc
+
+	mu   sync.Mutex
+	memo map[string]json.RawMessage
+	err  *Error
+}
+
+var (
+	doPath       = cue.MakePath(cue.Def("do"))
+	providerPath = cue.MakePath(cue.Def("provider"))
+	paramsPath   = cue.ParsePath("$params")
+)
+
+func (r *runner) task(v cue.Value) (flow.Runner, error) {
+	doV := v.LookupPath(doPath)
+	if !doV.Exists() {
+		return nil, nil
+	}
+	do, err := doV.String()
+	if err != nil {
+		return nil, fmt.Errorf("%s: #do must be a string: %w", v.Path(), err)
+	}
+	provider := "builtin"
+	if p := v.LookupPath(providerPath); p.Exists() {
+		if provider, err = p.String(); err != nil {
+			return nil, fmt.Errorf("%s: #provider must be a string: %w", v.Path(), err)
+		}
+	}
+	op, ok := ops.Lookup(provider, do)
+	if !ok {
+		return nil, fmt.Errorf("%s: no operation %s.%s", v.Path(), provider, do)
+	}
+	return flow.RunnerFunc(func(t *flow.Task) error { return r.run(op, t) }), nil
+}
+
+func (r *runner) run(op ops.Op, t *flow.Task) error {
+	if r.outcome.Stopped() || r.failed() {
+		return nil // an earlier operation ended the execution
+	}
+	v := t.Value()
+	args, newStyle := v.LookupPath(paramsPath), true
+	if !args.Exists() {
+		args, newStyle = v, false
+	}
+	key := t.Path().String()
+	once := op.Once != nil && op.Once(args)
+	if once {
+		if raw, ok := r.req.Memo[key]; ok {
+			var res any
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber() // keep integers integers
+			if err := dec.Decode(&res); err != nil {
+				return r.fail(final(ReasonRendering, fmt.Errorf("%s: memoized result: %w", key, err)))
+			}
+			r.remember(key, raw)
+			return r.fill(t, op, numbers(res), newStyle)
+		}
+	}
+	res, err := op.Run(t.Context(), &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed})
+	if err != nil {
+		var rerr ops.RenderingError
+		if errors.As(err, &rerr) {
+			return r.fail(final(ReasonRendering, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
+		}
+		return r.fail(&Error{Reason: ReasonExecute, Retryable: true, Err: fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)})
+	}
+	if res == nil {
+		return nil
+	}
+	if once {
+		raw, err := json.Marshal(res)
+		if err != nil {
+			return r.fail(final(ReasonRendering, err))
+		}
+		r.remember(key, raw)
+	}
+	return r.fill(t, op, res, newStyle)
+}
+
+func (r *runner) fill(t *flow.Task, op ops.Op, res any, newStyle bool) error {
+	var err error
+	switch {
+	case newStyle:
+		err = t.Fill(map[string]any{"$returns": res})
+	case op.LegacyResult != "":
+		err = t.Fill(map[string]any{op.LegacyResult: res})
+	default:
+		err = t.Fill(res)
+	}
+	if err != nil {
+		return r.fail(final(ReasonRendering, fmt.Errorf("%s: filling the result: %w", t.Path(), err)))
+	}
+	return nil
+}
+
+func (r *runner) remember(key string, raw json.RawMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.memo[key] = raw
+}
+
+// fail records the first error and stops the remaining operations. The task
+// itself reports success so the flow ends cleanly.
+func (r *runner) fail(e *Error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = e
+		r.cancel()
+	}
+	return nil
+}
+
+func (r *runner) failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err != nil
+}
+
+func (r *runner) firstErr() *Error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// readOutputs evaluates each outputs[].valueFrom over the final value. A
+// name missing at the top level is looked up under $returns.
+func readOutputs(cctx *cue.Context, v cue.Value, outputs []translator.Output) (map[string]any, error) {
+	if len(outputs) == 0 {
+		return nil, nil
+	}
+	out := map[string]any{}
+	for _, o := range outputs {
+		x, err := evalExpr(cctx, v, o.ValueFrom)
+		if err != nil {
+			if r := v.LookupPath(cue.ParsePath("$returns")); r.Exists() {
+				if x2, err2 := evalExpr(cctx, r, o.ValueFrom); err2 == nil {
+					x, err = x2, nil
+				}
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("output %q (valueFrom %q): %s", o.Name, o.ValueFrom, strings.TrimSpace(cuedefs.Describe(err)))
+		}
+		out[o.Name] = x
+	}
+	return out, nil
+}
+
+// evalExpr evaluates a CUE expression (optionally preceded by imports) in
+// the scope of v and returns it as plain data.
+func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
+	x := cctx.CompileString(expr, cue.Scope(scope), cue.InferBuiltins(true), cue.Filename("valueFrom"))
+	if err := x.Validate(cue.Concrete(true)); err != nil {
+		return nil, err
+	}
+	var out any
+	if err := x.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// numbers turns json.Numbers into int64 or float64, as CUE expects.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
+}

@@ -1,0 +1,86 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cuelang.org/go/cue"
+)
+
+// builtinOps steer the step: wait, suspend, fail, break, message, var.
+func builtinOps() []Op {
+	return []Op{
+		{Provider: "builtin", Do: "wait", Run: wait},
+		{Provider: "builtin", Do: "suspend", Run: suspend},
+		{Provider: "builtin", Do: "fail", Run: func(_ context.Context, c *Call) (any, error) {
+			msg := message(c.Args)
+			c.Outcome.update(func(o *Outcome) { o.Fail, o.Message = true, msg })
+			return nil, nil
+		}},
+		{Provider: "builtin", Do: "break", Run: func(_ context.Context, c *Call) (any, error) {
+			msg := message(c.Args)
+			c.Outcome.update(func(o *Outcome) {
+				o.Break = true
+				if msg != "" {
+					o.Message = msg
+				}
+			})
+			return nil, nil
+		}},
+		{Provider: "builtin", Do: "message", Run: func(_ context.Context, c *Call) (any, error) {
+			msg := message(c.Args)
+			c.Outcome.update(func(o *Outcome) { o.Message = msg })
+			return nil, nil
+		}},
+	}
+}
+
+func wait(_ context.Context, c *Call) (any, error) {
+	var args struct {
+		Continue bool   `json:"continue"`
+		Message  string `json:"message"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	if !args.Continue {
+		c.Outcome.update(func(o *Outcome) {
+			o.Wait = true
+			if args.Message != "" {
+				o.Message = args.Message
+			}
+		})
+	}
+	return nil, nil
+}
+
+func suspend(_ context.Context, c *Call) (any, error) {
+	var args struct {
+		Duration string `json:"duration"`
+		Message  string `json:"message"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	if args.Duration != "" {
+		if _, err := time.ParseDuration(args.Duration); err != nil {
+			return nil, RenderingError{fmt.Errorf("suspend duration %q: %w", args.Duration, err)}
+		}
+	}
+	if c.Resumed {
+		return nil, nil // the suspension this step asked for is over
+	}
+	c.Outcome.update(func(o *Outcome) {
+		o.Suspend, o.Duration = true, args.Duration
+		if args.Message != "" {
+			o.Message = args.Message
+		}
+	})
+	return nil, nil
+}
+
+func message(args cue.Value) string {
+	s, _ := args.LookupPath(cue.ParsePath("message")).String()
+	return s
+}

@@ -1,0 +1,120 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+)
+
+// httpOps send HTTP requests through net/http.
+func httpOps() []Op {
+	return []Op{{
+		Provider:     "http",
+		Do:           "do",
+		Run:          httpDo,
+		Once:         func(args cue.Value) bool { return !safeMethod(stringAt(args, "method")) },
+		LegacyResult: "response",
+	}}
+}
+
+// safeMethod: requests that only read are re-sent on every execution, so
+// a step can poll an endpoint; all others are sent once per step.
+func safeMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case "", "GET", "HEAD", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+type httpArgs struct {
+	Method  string `json:"method"`
+	URL     string `json:"url"`
+	Request struct {
+		Timeout string         `json:"timeout"`
+		Body    string         `json:"body"`
+		Header  map[string]any `json:"header"`
+		Trailer map[string]any `json:"trailer"`
+	} `json:"request"`
+	TLSConfig *struct {
+		Secret string `json:"secret"`
+	} `json:"tls_config"`
+}
+
+// HTTPResult is what #HTTPDo returns.
+type HTTPResult struct {
+	Body       string              `json:"body"`
+	StatusCode int                 `json:"statusCode"`
+	Header     map[string][]string `json:"header,omitempty"`
+	Trailer    map[string][]string `json:"trailer,omitempty"`
+}
+
+var httpClient = &http.Client{}
+
+func httpDo(ctx context.Context, c *Call) (any, error) {
+	var args httpArgs
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	if args.TLSConfig != nil {
+		return nil, RenderingError{fmt.Errorf("tls_config reads a Secret from Kubernetes, which this worker cannot reach yet")}
+	}
+	if args.Method == "" {
+		args.Method = http.MethodGet
+	}
+	if args.Request.Timeout != "" {
+		d, err := time.ParseDuration(args.Request.Timeout)
+		if err != nil {
+			return nil, RenderingError{fmt.Errorf("request.timeout %q: %w", args.Request.Timeout, err)}
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	var body io.Reader
+	if args.Request.Body != "" {
+		body = strings.NewReader(args.Request.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(args.Method), args.URL, body)
+	if err != nil {
+		return nil, RenderingError{fmt.Errorf("%s %s: %w", args.Method, args.URL, err)}
+	}
+	setHeaders(req.Header, args.Request.Header)
+	if len(args.Request.Trailer) > 0 {
+		req.Trailer = http.Header{}
+		setHeaders(req.Trailer, args.Request.Trailer)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, args.URL, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the response: %w", req.Method, args.URL, err)
+	}
+	return HTTPResult{Body: string(data), StatusCode: resp.StatusCode, Header: resp.Header, Trailer: resp.Trailer}, nil
+}
+
+func setHeaders(h http.Header, from map[string]any) {
+	for k, v := range from {
+		switch x := v.(type) {
+		case string:
+			h.Add(k, x)
+		case []any:
+			for _, e := range x {
+				h.Add(k, fmt.Sprint(e))
+			}
+		}
+	}
+}
+
+func stringAt(v cue.Value, path string) string {
+	s, _ := v.LookupPath(cue.ParsePath(path)).String()
+	return s
+}

@@ -1,0 +1,100 @@
+// Package ops holds the operations templates call (the `#do`/`#provider`
+// pairs of the op packages in cuedefs) and the one table that registers them.
+// Each provider is one file here plus its CUE schema in cuedefs/packages.
+//
+// An operation reads its arguments from CUE, does its I/O, and returns a
+// result the evaluator fills back into the template. It knows nothing of
+// Temporal.
+package ops
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"cuelang.org/go/cue"
+)
+
+// Op is one operation.
+type Op struct {
+	Provider, Do string
+	// Run performs the operation. A returned error is a provider error: the
+	// step is retried. Steering outcomes (wait, fail ...) go to call.Outcome.
+	Run func(ctx context.Context, call *Call) (any, error)
+	// Once tells, from the arguments, whether a completed call must not be
+	// repeated when the step is re-executed (its result is memoized).
+	Once func(args cue.Value) bool
+	// LegacyResult is the field the result is filled into for legacy vela/op
+	// operations ("" fills the operation's own fields).
+	LegacyResult string
+}
+
+// Call is one invocation of an operation.
+type Call struct {
+	// Args are the operation's arguments: $params, or the operation itself
+	// for legacy vela/op operations.
+	Args    cue.Value
+	Outcome *Outcome
+	// Resumed is true when the step runs again after its suspension ended.
+	Resumed bool
+}
+
+// Decode reads the arguments into a Go value.
+func (c *Call) Decode(into any) error {
+	if err := c.Args.Decode(into); err != nil {
+		return RenderingError{fmt.Errorf("arguments: %w", err)}
+	}
+	return nil
+}
+
+// RenderingError marks arguments that cannot be read: retrying cannot help.
+type RenderingError struct{ Err error }
+
+func (e RenderingError) Error() string { return e.Err.Error() }
+func (e RenderingError) Unwrap() error { return e.Err }
+
+// Outcome is what the builtin operations decide about the step. It is
+// shared by the operations of one step execution, which may run
+// concurrently.
+type Outcome struct {
+	mu       sync.Mutex
+	Wait     bool
+	Suspend  bool
+	Duration string
+	Fail     bool
+	Break    bool
+	Message  string
+}
+
+// Stopped tells whether an operation ended the step's execution: later
+// operations are not run.
+func (o *Outcome) Stopped() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.Wait || o.Suspend || o.Fail || o.Break
+}
+
+func (o *Outcome) update(fn func(o *Outcome)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fn(o)
+}
+
+var registry = map[string]Op{}
+
+func register(ops ...Op) {
+	for _, op := range ops {
+		registry[op.Provider+"."+op.Do] = op
+	}
+}
+
+// Lookup finds an operation by provider and name.
+func Lookup(provider, do string) (Op, bool) {
+	op, ok := registry[provider+"."+do]
+	return op, ok
+}
+
+func init() {
+	register(builtinOps()...)
+	register(httpOps()...)
+}
