@@ -1,0 +1,42 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"cuelang.org/go/cue"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/velaflow/velaflow/cuedefs"
+)
+
+// ConditionInput is an `if` expression and what it may refer to.
+type ConditionInput struct {
+	Expr string `json:"expr"`
+	// Status maps step name to its status fields plus the booleans failed,
+	// succeeded, skipped, timeout, failedAfterRetries and terminate.
+	Status  map[string]any `json:"status"`
+	Inputs  map[string]any `json:"inputs,omitempty"`
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// EvaluateCondition evaluates an `if` expression to a bool. It runs as a
+// local activity: user CUE is evaluated outside workflow code, and the
+// answer is recorded in history.
+func (a *Activities) EvaluateCondition(_ context.Context, in ConditionInput) (bool, error) {
+	cctx := cuedefs.NewContext()
+	scope := cctx.Encode(map[string]any{"status": orEmpty(in.Status), "inputs": orEmpty(in.Inputs), "context": orEmpty(in.Context)})
+	v := cctx.CompileString(in.Expr, cue.Scope(scope), cue.InferBuiltins(true), cue.Filename("if"))
+	b, err := v.Bool()
+	if err != nil {
+		return false, temporal.NewNonRetryableApplicationError(fmt.Sprintf("if %q: %v", in.Expr, err), "Condition", nil)
+	}
+	return b, nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}

@@ -1,0 +1,191 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/velaflow/velaflow/activities/evaluate"
+	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/translator"
+)
+
+// Names the workflow uses to call the activities.
+const (
+	ExecuteStepName       = "ExecuteStep"
+	EvaluateConditionName = "EvaluateCondition"
+)
+
+// Failure types of ExecuteStep (Temporal ApplicationError types). Execute is
+// retried; the others are final.
+const (
+	ReasonExecute   = evaluate.ReasonExecute
+	ReasonRendering = evaluate.ReasonRendering
+	ReasonAction    = evaluate.ReasonAction
+	ReasonOutput    = evaluate.ReasonOutput
+	ReasonInput     = "Input"
+)
+
+// Activities carries what the worker knows: the definitions it can fall
+// back to when a plan does not pin one (plans from plain Temporal clients).
+type Activities struct {
+	Definitions map[string]cuedefs.Definition
+}
+
+// StepInput is one execution of one step.
+type StepInput struct {
+	RunName      string          `json:"runName"`
+	RunNamespace string          `json:"runNamespace"`
+	GroupName    string          `json:"groupName,omitempty"`
+	SessionID    string          `json:"sessionID"`
+	Step         translator.Step `json:"step"`
+	// Definition pins the template; nil means the worker's catalogue.
+	Definition *cuedefs.Definition `json:"definition,omitempty"`
+	// Context is the run's spec.context.
+	Context map[string]any `json:"context,omitempty"`
+	// Inputs are the values of the step's inputs, by `from`.
+	Inputs  map[string]any             `json:"inputs,omitempty"`
+	Memo    map[string]json.RawMessage `json:"memo,omitempty"`
+	Resumed bool                       `json:"resumed,omitempty"`
+}
+
+// StepResult is how an execution ended when it did not fail.
+type StepResult struct {
+	// Phase is succeeded, wait or suspend.
+	Phase    string                     `json:"phase"`
+	Message  string                     `json:"message,omitempty"`
+	Duration string                     `json:"duration,omitempty"`
+	Outputs  map[string]any             `json:"outputs,omitempty"`
+	Memo     map[string]json.RawMessage `json:"memo,omitempty"`
+}
+
+// Step phases reported by ExecuteStep.
+const (
+	PhaseSucceeded = string(evaluate.Succeeded)
+	PhaseWait      = string(evaluate.Waiting)
+	PhaseSuspend   = string(evaluate.Suspended)
+)
+
+// ExecuteStep evaluates the step's template and runs its operations.
+func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult, error) {
+	def, err := a.definition(in)
+	if err != nil {
+		return nil, err
+	}
+	params, err := parameters(in)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ReasonInput, nil)
+	}
+	res, err := evaluate.Run(ctx, evaluate.Request{
+		Definition: def,
+		Parameter:  params,
+		Context:    stepContext(in),
+		Outputs:    in.Step.Outputs,
+		Memo:       in.Memo,
+		Resumed:    in.Resumed,
+	})
+	if err != nil {
+		var e *evaluate.Error
+		if errors.As(err, &e) {
+			return nil, temporal.NewApplicationErrorWithOptions(e.Error(), e.Reason, temporal.ApplicationErrorOptions{NonRetryable: !e.Retryable})
+		}
+		return nil, err
+	}
+	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo}, nil
+}
+
+func (a *Activities) definition(in StepInput) (cuedefs.Definition, error) {
+	if in.Definition != nil {
+		return *in.Definition, nil
+	}
+	if d, ok := a.Definitions[in.Step.Type]; ok {
+		return d, nil
+	}
+	return cuedefs.Definition{}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("unknown step type %q: the plan does not pin it and this worker does not know it", in.Step.Type), ReasonRendering, nil)
+}
+
+// parameters are the step's properties with each input set at its
+// parameterKey.
+func parameters(in StepInput) (map[string]any, error) {
+	params := deepCopy(in.Step.Properties)
+	for _, input := range in.Step.Inputs {
+		if input.ParameterKey == "" {
+			continue
+		}
+		v, ok := in.Inputs[input.From]
+		if !ok {
+			return nil, fmt.Errorf("input %q is not available", input.From)
+		}
+		if err := setPath(params, input.ParameterKey, v); err != nil {
+			return nil, fmt.Errorf("input %q into parameter %q: %w", input.From, input.ParameterKey, err)
+		}
+	}
+	return params, nil
+}
+
+// setPath sets a dotted or bracketed path (a.b, a["b"]) in m.
+func setPath(m map[string]any, key string, v any) error {
+	parts := splitKey(key)
+	if len(parts) == 0 {
+		return fmt.Errorf("empty key")
+	}
+	cur := m
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			if _, exists := cur[p]; exists {
+				return fmt.Errorf("%q is not an object", p)
+			}
+			next = map[string]any{}
+			cur[p] = next
+		}
+		cur = next
+	}
+	cur[parts[len(parts)-1]] = v
+	return nil
+}
+
+func splitKey(k string) []string {
+	r := strings.NewReplacer(`["`, ".", `"]`, "", "['", ".", "']", "", "[", ".", "]", "")
+	var out []string
+	for _, p := range strings.Split(r.Replace(k), ".") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// stepContext is the template's `context`: the built-in fields, then the
+// run's spec.context overriding them.
+func stepContext(in StepInput) map[string]any {
+	c := map[string]any{
+		"name":          in.RunName,
+		"namespace":     in.RunNamespace,
+		"stepName":      in.Step.Name,
+		"stepSessionID": in.SessionID,
+		"spanID":        in.SessionID,
+	}
+	if in.GroupName != "" {
+		c["stepGroupName"] = in.GroupName
+	}
+	for k, v := range in.Context {
+		c[k] = v
+	}
+	return c
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	raw, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}

@@ -1,0 +1,84 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/velaflow/velaflow/activities"
+)
+
+// skip applies the step's `if`:
+//   - "always" runs the step;
+//   - empty runs it only if the steps before it went well: in StepByStep
+//     without dependsOn, when no earlier sibling ended other than succeeded
+//     or skipped; otherwise when every dependency, recursively, succeeded;
+//   - anything else is a CUE expression, evaluated in a local activity.
+func (r *run) skip(ctx workflow.Context, lvl *level, i int, inputs map[string]any) (bool, string) {
+	s := lvl.steps[i]
+	switch s.If {
+	case "always":
+		return false, ""
+	case "":
+		if lvl.mode != "DAG" && len(s.DependsOn) == 0 {
+			for j := 0; j < i; j++ {
+				if p := lvl.sts[j].Phase; p != StepSucceeded && p != StepSkipped {
+					return true, "skipped because step " + lvl.sts[j].Name + " " + p
+				}
+			}
+			return false, ""
+		}
+		if bad := r.unsucceededDependency(lvl, i, map[int]bool{}); bad != "" {
+			return true, "skipped because dependency " + bad + " did not succeed"
+		}
+		return false, ""
+	}
+	ok, err := r.evaluate(ctx, s.If, inputs)
+	if err != nil {
+		return true, "skipped: " + err.Error()
+	}
+	if !ok {
+		return true, "skipped: if " + s.If + " is false"
+	}
+	return false, ""
+}
+
+func (r *run) unsucceededDependency(lvl *level, i int, seen map[int]bool) string {
+	for _, d := range lvl.steps[i].DependsOn {
+		j := lvl.index(d)
+		if j < 0 || seen[j] {
+			continue
+		}
+		seen[j] = true
+		if lvl.sts[j].Phase != StepSucceeded {
+			return d
+		}
+		if bad := r.unsucceededDependency(lvl, j, seen); bad != "" {
+			return bad
+		}
+	}
+	return ""
+}
+
+// evaluate runs an `if` expression over status, inputs and context.
+func (r *run) evaluate(ctx workflow.Context, expr string, inputs map[string]any) (bool, error) {
+	status := map[string]any{}
+	for name, st := range r.steps {
+		status[name] = st.conditionFields()
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	var ok bool
+	err := workflow.ExecuteLocalActivity(lctx, activities.EvaluateConditionName, activities.ConditionInput{
+		Expr: expr, Status: status, Inputs: inputs, Context: r.templateContext(),
+	}).Get(ctx, &ok)
+	return ok, err
+}
+
+// templateContext is the run-level part of a template's context.
+func (r *run) templateContext() map[string]any {
+	c := map[string]any{"name": r.plan.Name, "namespace": r.plan.Namespace}
+	for k, v := range r.plan.Context {
+		c[k] = v
+	}
+	return c
+}
