@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/velaflow/velaflow/translator"
+	"github.com/velaflow/velaflow/workflows"
+)
+
+func newRunCmd(g *globals) *cobra.Command {
+	var files, defs []string
+	var wait bool
+	var output string
+	cmd := &cobra.Command{
+		Use:   "run -f FILE... [--definitions DIR]... [--wait] [-o json]",
+		Short: "Validate WorkflowRuns and start them",
+		Long: "Validate every WorkflowRun in the files (with the Workflows and definitions given) and start it.\n" +
+			"Invalid input exits 2 with every error on stderr and starts nothing.\n" +
+			"With --wait, print each step's progress and exit 0 if the run succeeded, 1 otherwise.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			plans, err := translator.Translate(translator.Options{Files: files, DefinitionPaths: defs})
+			if err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
+			}
+			rc, closeFn, err := g.runs()
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			ctx := cmd.Context()
+			for _, p := range plans {
+				run, err := rc.Start(ctx, p)
+				if err != nil {
+					return err
+				}
+				if output != "json" {
+					fmt.Fprintf(cmd.OutOrStdout(), "started run %s (workflow %s, run %s)\n", p.Name, run.GetID(), run.GetRunID())
+				}
+			}
+			if !wait {
+				if output == "json" {
+					return printJSON(cmd, startedJSON(plans))
+				}
+				return nil
+			}
+			failed := false
+			for _, p := range plans {
+				final, err := waitRun(ctx, cmd, g, p.Namespace, p.Name, output != "json")
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					if err := printJSON(cmd, final); err != nil {
+						return err
+					}
+				}
+				if final.Status.Phase != workflows.RunSucceeded {
+					failed = true
+				}
+			}
+			if failed {
+				return &exitError{code: 1, err: fmt.Errorf("a run did not succeed")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "YAML file with WorkflowRuns (and Workflows/definitions); repeatable")
+	cmd.Flags().StringArrayVar(&defs, "definitions", nil, "folder or file of Workflows and WorkflowStepDefinitions (.yaml/.cue); repeatable")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to finish, printing step progress")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints the started runs (or, with --wait, the final runs) as JSON")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+func startedJSON(plans []*translator.Plan) []map[string]string {
+	var out []map[string]string
+	for _, p := range plans {
+		out = append(out, map[string]string{"name": p.Name, "namespace": p.Namespace, "workflowID": p.ID()})
+	}
+	return out
+}
+
+// waitRun follows a run until it finishes, printing step changes.
+func waitRun(ctx context.Context, cmd *cobra.Command, g *globals, ns, name string, progress bool) (*runObject, error) {
+	rc, closeFn, err := g.runs()
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	seen := map[string]string{}
+	w := cmd.OutOrStdout()
+	_, err = rc.Watch(ctx, ns, name, 300*time.Millisecond, func(st *workflows.Status) {
+		if !progress {
+			return
+		}
+		forEachStep(st.Steps, "", func(s workflows.StepStatus, indent string) {
+			line := fmt.Sprintf("%s%-8s %-10s %s", indent, s.Phase, s.Reason, s.Message)
+			if seen[s.Name] != line {
+				seen[s.Name] = line
+				if s.Phase != workflows.StepPending {
+					fmt.Fprintf(w, "  %-24s %s\n", indent+s.Name, line[len(indent):])
+				}
+			}
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	obj, err := rc.Status(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if progress {
+		fmt.Fprintf(w, "run %s/%s %s", ns, name, obj.Status.Phase)
+		if obj.Status.Message != "" {
+			fmt.Fprintf(w, ": %s", obj.Status.Message)
+		}
+		fmt.Fprintln(w)
+	}
+	return obj, nil
+}
+
+func forEachStep(steps []workflows.StepStatus, indent string, fn func(workflows.StepStatus, string)) {
+	for _, s := range steps {
+		fn(s, indent)
+		forEachStep(s.SubSteps, indent+"  ", fn)
+	}
+}
+
+func printJSON(cmd *cobra.Command, v any) error {
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

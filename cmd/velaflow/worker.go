@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/velaflow/velaflow/translator"
+	"github.com/velaflow/velaflow/worker"
+	"github.com/velaflow/velaflow/workflows"
+)
+
+// workerFlags are shared by `worker` and `dev`.
+type workerFlags struct {
+	defs   []string
+	engine workflows.Config
+}
+
+func (f *workerFlags) register(cmd *cobra.Command) {
+	f.engine = workflows.DefaultConfig()
+	cmd.Flags().StringArrayVar(&f.defs, "definitions", nil, "folder or file of definitions for plans that do not pin them; repeatable")
+	cmd.Flags().Int32Var(&f.engine.MaxStepErrorRetries, "max-step-error-retry-times", f.engine.MaxStepErrorRetries, "executions of a failing step before FailedAfterRetries")
+	cmd.Flags().DurationVar(&f.engine.WaitBackoffMax, "wait-backoff-max", f.engine.WaitBackoffMax, "longest durable wait between executions of a waiting step")
+}
+
+func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker, error) {
+	defs, err := translator.LoadDefinitions(f.defs...)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
+}
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	f := &workerFlags{}
+	cmd := &cobra.Command{
+		Use:   "worker [--definitions DIR]...",
+		Short: "Run a velaflow worker; start more to scale out",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w, err := f.start(c, g.taskQueue)
+			if err != nil {
+				return err
+			}
+			defer w.Stop()
+			fmt.Fprintf(cmd.ErrOrStderr(), "worker polling task queue %q at %s\n", g.taskQueue, g.address)
+			waitForInterrupt()
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func waitForInterrupt() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	<-ch
+}

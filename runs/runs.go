@@ -1,0 +1,218 @@
+// Package runs is the Go API for starting and inspecting velaflow runs on a
+// Temporal cluster: everything the CLI does, as functions. It only talks to
+// Temporal; it does not execute steps.
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/velaflow/velaflow/translator"
+	"github.com/velaflow/velaflow/worker"
+	"github.com/velaflow/velaflow/workflows"
+)
+
+// Client starts and inspects runs.
+type Client struct {
+	Temporal  client.Client
+	TaskQueue string
+}
+
+// New wraps a Temporal client.
+func New(c client.Client, taskQueue string) *Client {
+	if taskQueue == "" {
+		taskQueue = worker.DefaultTaskQueue
+	}
+	return &Client{Temporal: c, TaskQueue: taskQueue}
+}
+
+// Object is a run as a WorkflowRun object, the shape `status -o json` prints.
+type Object struct {
+	APIVersion string                `json:"apiVersion"`
+	Kind       string                `json:"kind"`
+	Metadata   translator.ObjectMeta `json:"metadata"`
+	Status     *workflows.Status     `json:"status"`
+}
+
+// Start starts a planned run under workflow ID "<namespace>/<name>". A run
+// of that name that is still going is an error; a finished one is replaced.
+func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
+	opts := client.StartWorkflowOptions{
+		ID:                       plan.ID(),
+		TaskQueue:                c.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		StaticSummary:            fmt.Sprintf("WorkflowRun %s", plan.ID()),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrName.ValueSet(plan.Name),
+			workflows.AttrNamespace.ValueSet(plan.Namespace),
+			workflows.AttrPhase.ValueSet(workflows.RunExecuting),
+		),
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, plan)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, fmt.Errorf("run %s is already running", plan.ID())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start run %s: %w", plan.ID(), err)
+	}
+	return run, nil
+}
+
+// Status returns the run's current status (the latest run of that name).
+func (c *Client) Status(ctx context.Context, namespace, name string) (*Object, error) {
+	id := translator.WorkflowID(namespace, name)
+	v, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	var st workflows.Status
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("no run %s", id)
+		}
+		// A finished run answers from its result when no worker can replay it.
+		if fin, ferr := c.finalStatus(ctx, id); ferr == nil {
+			st, err = *fin, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status of run %s: %w", id, err)
+	}
+	return &Object{
+		APIVersion: translator.GroupV1alpha1,
+		Kind:       translator.KindWorkflowRun,
+		Metadata:   translator.ObjectMeta{Name: name, Namespace: namespace},
+		Status:     &st,
+	}, nil
+}
+
+// finalStatus reads a closed run's result, or the status in its failure.
+func (c *Client) finalStatus(ctx context.Context, id string) (*workflows.Status, error) {
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	if desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, fmt.Errorf("still running")
+	}
+	return FinalStatus(ctx, c.Temporal.GetWorkflow(ctx, id, ""))
+}
+
+// FinalStatus waits for a run to finish and returns its final status, for
+// runs that succeeded and for runs that failed or were terminated alike.
+func FinalStatus(ctx context.Context, run client.WorkflowRun) (*workflows.Status, error) {
+	var st workflows.Status
+	err := run.Get(ctx, &st)
+	if err == nil {
+		return &st, nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == workflows.FailureType {
+		if derr := app.Details(&st); derr == nil {
+			return &st, nil
+		}
+	}
+	return nil, err
+}
+
+// Watch polls the run's status until it finishes, calling onChange with
+// each new status (at least once), and returns the final one.
+func (c *Client) Watch(ctx context.Context, namespace, name string, every time.Duration, onChange func(*workflows.Status)) (*workflows.Status, error) {
+	var last string
+	for {
+		obj, err := c.Status(ctx, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		if key := fingerprint(obj.Status); key != last {
+			last = key
+			onChange(obj.Status)
+		}
+		if obj.Status.Finished {
+			return obj.Status, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+func fingerprint(st *workflows.Status) string {
+	s := st.Phase
+	var add func([]workflows.StepStatus)
+	add = func(steps []workflows.StepStatus) {
+		for _, x := range steps {
+			s += "|" + x.Name + ":" + x.Phase + ":" + x.Reason + ":" + x.Message
+			add(x.SubSteps)
+		}
+	}
+	add(st.Steps)
+	return s
+}
+
+// Signal sends suspend, resume or terminate to a run.
+func (c *Client) Signal(ctx context.Context, namespace, name, signal string) error {
+	id := translator.WorkflowID(namespace, name)
+	if err := c.Temporal.SignalWorkflow(ctx, id, "", signal, nil); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("no running run %s", id)
+		}
+		return fmt.Errorf("%s run %s: %w", signal, id, err)
+	}
+	return nil
+}
+
+// Summary is one line of `velaflow list`.
+type Summary struct {
+	Name      string     `json:"name"`
+	Namespace string     `json:"namespace"`
+	Phase     string     `json:"phase"`
+	Start     time.Time  `json:"startTime"`
+	End       *time.Time `json:"endTime,omitempty"`
+}
+
+// List lists runs, newest first; an empty namespace lists all.
+func (c *Client) List(ctx context.Context, namespace string) ([]Summary, error) {
+	query := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowName)
+	if namespace != "" {
+		query += fmt.Sprintf(" AND %s = '%s'", workflows.AttrNamespace.GetName(), namespace)
+	}
+	var out []Summary
+	var token []byte
+	for {
+		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		for _, e := range resp.Executions {
+			s := Summary{Start: e.StartTime.AsTime()}
+			sa := e.SearchAttributes
+			s.Name = keyword(sa, workflows.AttrName.GetName())
+			s.Namespace = keyword(sa, workflows.AttrNamespace.GetName())
+			s.Phase = keyword(sa, workflows.AttrPhase.GetName())
+			if e.CloseTime != nil {
+				t := e.CloseTime.AsTime()
+				s.End = &t
+			}
+			out = append(out, s)
+		}
+		token = resp.NextPageToken
+		if len(token) == 0 {
+			return out, nil
+		}
+	}
+}

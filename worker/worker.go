@@ -1,0 +1,51 @@
+// Package worker builds a Temporal worker that runs velaflow: the
+// WorkflowRun workflow and the step activities, on one task queue. Scale out
+// by starting more workers on the same queue.
+package worker
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/workflows"
+)
+
+// DefaultTaskQueue is where velaflow runs unless told otherwise.
+const DefaultTaskQueue = "velaflow"
+
+// Options configure a worker.
+type Options struct {
+	TaskQueue string
+	Engine    workflows.Config
+	// Definitions serve plans that do not pin a step type's template.
+	Definitions map[string]cuedefs.Definition
+}
+
+// New registers velaflow's workflow and activities on a new worker.
+func New(c client.Client, opts Options) sdkworker.Worker {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = DefaultTaskQueue
+	}
+	if opts.Engine == (workflows.Config{}) {
+		opts.Engine = workflows.DefaultConfig()
+	}
+	if opts.Definitions == nil {
+		opts.Definitions = cuedefs.Builtins()
+	}
+	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
+		// Many runs wait at once; executions are short CUE evaluations.
+		MaxConcurrentActivityExecutionSize:      200,
+		MaxConcurrentWorkflowTaskExecutionSize:  200,
+		MaxConcurrentLocalActivityExecutionSize: 200,
+	})
+	eng := &workflows.Engine{Config: opts.Engine}
+	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	acts := &activities.Activities{Definitions: opts.Definitions}
+	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
+	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})
+	return w
+}
