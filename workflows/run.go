@@ -107,17 +107,33 @@ func (r *run) pointers(sts []StepStatus) []*StepStatus {
 	return out
 }
 
-// snapshot is the status with derived fields filled in.
+// snapshot is a copy of the status with derived fields (a running group's
+// phase) filled in. It must not change the run's state: queries call it, and
+// replays do not.
 func (r *run) snapshot() *Status {
-	for i := range r.status.Steps {
-		if st := &r.status.Steps[i]; st.SubSteps != nil && st.Phase == StepRunning {
-			st.Phase = groupPhase(st.SubSteps)
-			if st.Phase == StepPending || st.Phase == StepSucceeded || st.Phase == StepFailed || st.Phase == StepSkipped {
-				st.Phase = StepRunning // the group is not over while it runs
+	cp := *r.status
+	cp.Steps = copySteps(r.status.Steps)
+	for i := range cp.Steps {
+		if st := &cp.Steps[i]; st.SubSteps != nil && st.Phase == StepRunning {
+			switch p := groupPhase(st.SubSteps); p {
+			case StepSuspending, StepRunning:
+				st.Phase = p
 			}
 		}
 	}
-	return r.status
+	return &cp
+}
+
+func copySteps(in []StepStatus) []StepStatus {
+	if in == nil {
+		return nil
+	}
+	out := make([]StepStatus, len(in))
+	for i, s := range in {
+		s.SubSteps = copySteps(s.SubSteps)
+		out[i] = s
+	}
+	return out
 }
 
 // refresh recomputes the run phase and mirrors it into the search attribute.
