@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -130,7 +129,7 @@ func parameters(in StepInput) (map[string]any, error) {
 
 // setPath sets a dotted or bracketed path (a.b, a["b"]) in m.
 func setPath(m map[string]any, key string, v any) error {
-	parts := splitKey(key)
+	parts := translator.SplitParameterKey(key)
 	if len(parts) == 0 {
 		return fmt.Errorf("empty key")
 	}
@@ -148,17 +147,6 @@ func setPath(m map[string]any, key string, v any) error {
 	}
 	cur[parts[len(parts)-1]] = v
 	return nil
-}
-
-func splitKey(k string) []string {
-	r := strings.NewReplacer(`["`, ".", `"]`, "", "['", ".", "']", "", "[", ".", "]", "")
-	var out []string
-	for _, p := range strings.Split(r.Replace(k), ".") {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // stepContext is the template's `context`: the built-in fields, then the

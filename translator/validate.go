@@ -103,7 +103,7 @@ func (v *validator) checkProperties(s *Step, def cuedefs.Definition, f string) {
 	fromInputs := map[string]bool{}
 	for _, in := range s.Inputs {
 		if in.ParameterKey != "" {
-			fromInputs[normalizeKey(in.ParameterKey)] = true
+			fromInputs[strings.Join(SplitParameterKey(in.ParameterKey), ".")] = true
 		}
 	}
 	for _, pe := range cuedefs.CheckParameters(def, s.Properties) {
@@ -129,10 +129,17 @@ func coveredBy(key string, keys map[string]bool) bool {
 	return false
 }
 
-// normalizeKey turns a["b"].c into a.b.c.
-func normalizeKey(k string) string {
+// SplitParameterKey splits an input's parameterKey (a.b, a["b"], a[0])
+// into path elements.
+func SplitParameterKey(k string) []string {
 	r := strings.NewReplacer(`["`, ".", `"]`, "", "['", ".", "']", "", "[", ".", "]", "")
-	return strings.TrimPrefix(r.Replace(k), ".")
+	var out []string
+	for _, p := range strings.Split(r.Replace(k), ".") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func firstLine(err error) string {
