@@ -51,35 +51,6 @@ func mustReadPackages() map[string]*opPackage {
 	return pkgs
 }
 
-// PackagePaths lists the import paths templates may use besides CUE's
-// standard library.
-func PackagePaths() []string {
-	out := make([]string, 0, len(packages))
-	for p := range packages {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// PackageSource returns the CUE source of an op package, for documentation.
-func PackageSource(importPath string) (string, bool) {
-	pkg, ok := packages[importPath]
-	if !ok {
-		return "", false
-	}
-	names := make([]string, 0, len(pkg.files))
-	for n := range pkg.files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		b.WriteString(pkg.files[n])
-	}
-	return b.String(), true
-}
-
 // scaffold declares the fields every template may refer to without declaring
 // them. It is appended after the template so line numbers stay the template's.
 const scaffold = "\ncontext: _\nparameter: _\n"

@@ -120,7 +120,7 @@ func ParseCUEFile(filename string, src []byte) (Definition, error) {
 			tmpl = s
 			continue
 		}
-		if s, ok := field.Value.(*ast.StructLit); ok && headerType(s) == "workflow-step" {
+		if s, ok := field.Value.(*ast.StructLit); ok && headerString(s, "type") == "workflow-step" {
 			typ, desc = name, headerString(s, "description")
 		}
 	}
@@ -161,8 +161,6 @@ func blankOutside(src string, keep [][2]int) string {
 	}
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n"
 }
-
-func headerType(s *ast.StructLit) string { return headerString(s, "type") }
 
 func headerString(s *ast.StructLit, key string) string {
 	for _, el := range s.Elts {

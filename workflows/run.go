@@ -171,10 +171,9 @@ func (r *run) anyStep(phase string) bool {
 func (r *run) finish(ctx workflow.Context) (*Status, error) {
 	var failed []*StepStatus
 	allTerminated := true
-	for _, st := range r.status.Steps {
-		st := st
-		if st.Phase == StepFailed {
-			failed = append(failed, &st)
+	for i := range r.status.Steps {
+		if st := &r.status.Steps[i]; st.Phase == StepFailed {
+			failed = append(failed, st)
 			if st.Reason != ReasonTerminate {
 				allTerminated = false
 			}
