@@ -19,8 +19,9 @@ const (
 	EvaluateConditionName = "EvaluateCondition"
 )
 
-// Failure types of ExecuteStep (Temporal ApplicationError types). Execute is
-// retried; the others are final.
+// Failure types of ExecuteStep (Temporal ApplicationError types). The
+// workflow retries Execute (its details hold the execution's memo); the
+// others are final.
 const (
 	ReasonExecute   = evaluate.ReasonExecute
 	ReasonRendering = evaluate.ReasonRendering
@@ -90,7 +91,14 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 	if err != nil {
 		var e *evaluate.Error
 		if errors.As(err, &e) {
-			return nil, temporal.NewApplicationErrorWithOptions(e.Error(), e.Reason, temporal.ApplicationErrorOptions{NonRetryable: !e.Retryable})
+			// Every error goes back to the workflow, which retries provider
+			// errors itself; the memo travels along so a retry does not
+			// repeat what this execution already did.
+			var details []any
+			if len(e.Memo) > 0 {
+				details = append(details, e.Memo)
+			}
+			return nil, temporal.NewNonRetryableApplicationError(e.Error(), e.Reason, nil, details...)
 		}
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.Workf
 			workflows.AttrPhase.ValueSet(workflows.RunExecuting),
 		),
 	}
-	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, plan)
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, workflows.RunInput{Plan: *plan})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil, fmt.Errorf("run %s is already running", plan.ID())

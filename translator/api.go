@@ -73,6 +73,21 @@ type WorkflowStep struct {
 	Outputs    []Output       `json:"outputs,omitempty"`
 	Mode       string         `json:"mode,omitempty"`
 	SubSteps   []WorkflowStep `json:"subSteps,omitempty"`
+	// Retry is velaflow's addition: this step's own retry limit and backoff
+	// for provider errors (KubeVela has only the worker-wide limit).
+	Retry *Retry `json:"retry,omitempty"`
+}
+
+// Retry overrides, for one step, how often and how fast a step whose
+// operations fail is executed again before it fails with FailedAfterRetries.
+// Unset fields keep the worker's setting.
+type Retry struct {
+	// Limit is the number of executions, the first included.
+	Limit int32 `json:"limit,omitempty"`
+	// Backoff is the pause after the first failure; it doubles.
+	Backoff string `json:"backoff,omitempty"`
+	// MaxBackoff caps the pause.
+	MaxBackoff string `json:"maxBackoff,omitempty"`
 }
 
 // StepMeta carries display data.

@@ -36,6 +36,8 @@ type Step struct {
 	// Mode orders SubSteps; set on step groups only.
 	Mode     string `json:"mode,omitempty"`
 	SubSteps []Step `json:"subSteps,omitempty"`
+	// Retry is the step's retry override, validated.
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // WorkflowID is the Temporal workflow ID of a run.

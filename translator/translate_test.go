@@ -52,6 +52,8 @@ func TestValidationErrors(t *testing.T) {
 		`testdata/bad.yaml:23: spec.workflowSpec.steps[3].inputs[0].from: no step outputs "nothing"`,
 		`spec.workflowSpec.steps[4].dependsOn: dependency cycle: e -> f -> e`,
 		`testdata/bad.yaml:33: spec.workflowSpec.steps[6].if: not a CUE expression`,
+		`testdata/bad.yaml:37: spec.workflowSpec.steps[7].retry.limit: -1 is not a number of executions`,
+		`testdata/bad.yaml:38: spec.workflowSpec.steps[7].retry.backoff: "later" is not a positive duration`,
 	}
 	for _, w := range want {
 		assert.True(t, containsLine(msgs, w), "want a line containing %q in:\n%s", w, msgs)

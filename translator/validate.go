@@ -31,6 +31,7 @@ func (v *validator) steps(in []WorkflowStep, field, prefix string, inGroup bool)
 		s := Step{
 			Name: name, Type: ws.Type, Properties: ws.Properties, If: strings.TrimSpace(ws.If),
 			Timeout: ws.Timeout, DependsOn: ws.DependsOn, Inputs: ws.Inputs, Outputs: ws.Outputs, Mode: ws.Mode,
+			Retry: ws.Retry,
 		}
 		if ws.Meta != nil {
 			s.Alias = ws.Meta.Alias
@@ -61,6 +62,22 @@ func (v *validator) checkStep(s *Step, f string) {
 	if s.Timeout != "" {
 		if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
 			v.c.add(v.doc, f+".timeout", "%q is not a positive duration such as 30s or 5m", s.Timeout)
+		}
+	}
+	if r := s.Retry; r != nil {
+		if r.Limit < 0 {
+			v.c.add(v.doc, f+".retry.limit", "%d is not a number of executions (1 or more)", r.Limit)
+		}
+		for _, d := range []struct{ field, val string }{{"backoff", r.Backoff}, {"maxBackoff", r.MaxBackoff}} {
+			if d.val == "" {
+				continue
+			}
+			if n, err := time.ParseDuration(d.val); err != nil || n <= 0 {
+				v.c.add(v.doc, f+".retry."+d.field, "%q is not a positive duration such as 2s or 1m", d.val)
+			}
+		}
+		if s.IsGroup() {
+			v.c.add(v.doc, f+".retry", "a step-group has no operations to retry; set retry on its sub-steps")
 		}
 	}
 	if s.If != "" && s.If != "always" {

@@ -44,6 +44,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	})
 	eng := &workflows.Engine{Config: opts.Engine}
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	acts := &activities.Activities{Definitions: opts.Definitions}
 	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})

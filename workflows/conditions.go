@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"sort"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -63,11 +64,13 @@ func (r *run) unsucceededDependency(lvl *level, i int, seen map[int]bool) string
 // evaluate runs an `if` expression over status, inputs and context.
 func (r *run) evaluate(ctx workflow.Context, expr string, inputs map[string]any) (bool, error) {
 	status := map[string]any{}
-	for name, st := range r.steps {
-		status[name] = st.conditionFields()
+	for name, fields := range r.conditionStatus(func(string) bool { return true }) {
+		status[name] = fields
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	var ok bool
+	r.inFlight++
+	defer func() { r.inFlight-- }()
 	err := workflow.ExecuteLocalActivity(lctx, activities.EvaluateConditionName, activities.ConditionInput{
 		Expr: expr, Status: status, Inputs: inputs, Context: r.templateContext(),
 	}).Get(ctx, &ok)
@@ -81,4 +84,28 @@ func (r *run) templateContext() map[string]any {
 		c[k] = v
 	}
 	return c
+}
+
+// conditionStatus is `status` as `if` expressions see it: the steps this
+// run knows that keep passes, and, in a group, the steps outside it.
+func (r *run) conditionStatus(keep func(name string) bool) map[string]map[string]any {
+	status := map[string]map[string]any{}
+	for name, fields := range r.others {
+		status[name] = fields
+	}
+	for name, st := range r.steps {
+		if keep(name) {
+			status[name] = st.conditionFields()
+		}
+	}
+	return status
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

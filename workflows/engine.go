@@ -4,12 +4,18 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/velaflow/velaflow/translator"
 )
 
 // Names clients use.
 const (
-	// WorkflowName is the registered name of the workflow type.
+	// WorkflowName is the registered name of the workflow type; its input
+	// is a RunInput.
 	WorkflowName = "WorkflowRun"
+	// GroupWorkflowName runs one step-group's sub-steps as a child workflow
+	// with ID <run-id>/<group>; its input is a GroupInput.
+	GroupWorkflowName = "WorkflowRunGroup"
 	// QueryStatus answers the run's Status.
 	QueryStatus = "status"
 	// SignalSuspend suspends the run before its next step execution.
@@ -19,6 +25,9 @@ const (
 	// SignalTerminate stops the run: running and suspended steps fail with
 	// reason Terminate and the run ends terminated.
 	SignalTerminate = "terminate"
+	// SignalGroupStatus is internal: a group's child workflow sends its
+	// sub-steps' statuses (a GroupStatus) to the run whenever they change.
+	SignalGroupStatus = "velaflow.group-status"
 	// FailureType is the ApplicationError type of a run that ended failed or
 	// terminated; its details hold the final Status.
 	FailureType = "WorkflowRunFailed"
@@ -63,4 +72,58 @@ func DefaultConfig() Config {
 // WorkflowName.
 type Engine struct {
 	Config Config
+}
+
+// RunInput is the input of WorkflowName. A plain plan starts a run from
+// the beginning; Restart re-runs a finished run from one failed step.
+type RunInput struct {
+	translator.Plan
+	// Restart, when set, keeps the previous run's results except those of
+	// Restart.Step and the steps after or depending on it.
+	Restart *Restart `json:"restart,omitempty"`
+	// State is internal: what a run carries into its next execution when it
+	// continues as new.
+	State *State `json:"state,omitempty"`
+}
+
+// Restart asks for a run to be restarted from a failed step.
+type Restart struct {
+	// Step names the failed step (or sub-step) to re-run.
+	Step string `json:"step"`
+	// Previous is the run's last status (the `status` query, or the details
+	// of its WorkflowRunFailed failure).
+	Previous *Status `json:"previous"`
+}
+
+// GroupInput is the input of GroupWorkflowName.
+type GroupInput struct {
+	// Plan holds the group's sub-steps as its steps and the group's mode as
+	// its step mode; name, namespace, context and definitions are the run's.
+	Plan  translator.Plan `json:"plan"`
+	Group string          `json:"group"`
+	// Outputs are the run's outputs when the group started.
+	Outputs map[string]any `json:"outputs,omitempty"`
+	// Others are the statuses of the steps outside the group, as `if`
+	// expressions see them.
+	Others map[string]map[string]any `json:"others,omitempty"`
+	// Deadline is the group's timeout; its sub-steps fail with Timeout then.
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// Suspended starts the group suspended (the run was, when it started).
+	Suspended bool `json:"suspended,omitempty"`
+	// State carries sub-step statuses (a restart or continue-as-new).
+	State *State `json:"state,omitempty"`
+}
+
+// GroupResult is what a group's child workflow returns.
+type GroupResult struct {
+	Steps   []StepStatus   `json:"steps"`
+	Outputs map[string]any `json:"outputs,omitempty"`
+	// TimedOut is set when the group's own timeout passed.
+	TimedOut bool `json:"timedOut,omitempty"`
+}
+
+// GroupStatus is the payload of SignalGroupStatus.
+type GroupStatus struct {
+	Group string       `json:"group"`
+	Steps []StepStatus `json:"steps"`
 }

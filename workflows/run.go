@@ -1,9 +1,9 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -11,18 +11,28 @@ import (
 	"github.com/velaflow/velaflow/translator"
 )
 
-// run is the state of one WorkflowRun execution.
+// run is the state of one WorkflowRun execution, or of one group's child
+// workflow.
 type run struct {
 	cfg    Config
 	plan   *translator.Plan
 	status *Status
+	// group names the step-group this run executes ("" for the run itself).
+	group string
+	// versions of engine behaviour, fixed per execution (workflow.GetVersion).
+	childGroups, workflowRetries bool
 
 	// steps indexes every step and sub-step status by name.
 	steps map[string]*StepStatus
 	// producers maps an output name to the steps declaring it.
 	producers map[string][]*StepStatus
 	outputs   map[string]any
-	memo      map[string]map[string]json.RawMessage
+	loops     map[string]*stepLoop
+	// others are the statuses of steps outside this group (groups only).
+	others map[string]map[string]any
+	// deadline is the group's timeout (groups only).
+	deadline *time.Time
+	timedOut bool
 
 	suspended  bool // suspended by the suspend signal
 	resumeGen  int  // bumped by every resume signal
@@ -30,40 +40,69 @@ type run struct {
 	// stepCtx carries activity calls; terminate cancels it.
 	stepCtx    workflow.Context
 	cancelStep workflow.CancelFunc
-	phase      string // last phase written to the search attribute
+	// inFlight counts activities and child workflows under way; the run
+	// continues as new only when none is.
+	inFlight int
+	// children are the group child workflows under way, by group name.
+	children map[string]workflow.ChildWorkflowFuture
+	phase    string // last phase written to the search attribute
+	// published is the last group status sent to the parent (groups only).
+	published string
 }
 
 // Run interprets the plan. It returns the final status; a run that ends
 // failed or terminated returns an ApplicationError of type FailureType
 // whose details hold that status.
-func (e *Engine) Run(ctx workflow.Context, plan translator.Plan) (*Status, error) {
-	r := newRun(ctx, e.Config, &plan)
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (*Status, error) { return r.snapshot(), nil }); err != nil {
+func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
+	state := in.State
+	if in.Restart != nil && state == nil {
+		var err error
+		state, err = restartState(&in.Plan, in.Restart, workflow.Now(ctx), workflow.GetInfo(ctx).WorkflowExecution.RunID)
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidRestart", nil)
+		}
+	}
+	r := newRun(ctx, e.Config, &in.Plan, state, "")
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
-	r.listen(ctx)
-	r.refresh(ctx)
-
-	r.runSteps(ctx, plan.Steps, r.pointers(r.status.Steps), plan.Mode.Steps, "")
+	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
+		in.State, in.Restart = r.state(), nil
+		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, in)
+	}
 	return r.finish(ctx)
 }
 
-func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan) *run {
+func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *State, group string) *run {
 	r := &run{
 		cfg:       cfg,
 		plan:      plan,
+		group:     group,
 		steps:     map[string]*StepStatus{},
 		producers: map[string][]*StepStatus{},
 		outputs:   map[string]any{},
-		memo:      map[string]map[string]json.RawMessage{},
+		loops:     map[string]*stepLoop{},
+		children:  map[string]workflow.ChildWorkflowFuture{},
 	}
 	r.stepCtx, r.cancelStep = workflow.WithCancel(ctx)
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
-	r.status = &Status{
-		Phase:     RunExecuting,
-		Mode:      plan.Mode.Steps + "-" + plan.Mode.SubSteps,
-		StartTime: workflow.Now(ctx),
-		Steps:     newStatuses(plan.Steps, runID),
+	if state != nil {
+		st := state.Status
+		r.status = &st
+		r.suspended, r.resumeGen = state.Suspended, state.ResumeGen
+		for k, v := range state.Outputs {
+			r.outputs[k] = v
+		}
+		for k, v := range state.Loops {
+			r.loops[k] = v
+		}
+	} else {
+		r.status = &Status{
+			Phase:     RunExecuting,
+			Mode:      plan.Mode.Steps + "-" + plan.Mode.SubSteps,
+			StartTime: workflow.Now(ctx),
+			Steps:     newStatuses(plan.Steps, runID),
+		}
 	}
 	var index func(sts []StepStatus, steps []translator.Step)
 	index = func(sts []StepStatus, steps []translator.Step) {
@@ -72,11 +111,67 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan) *run {
 			for _, o := range steps[i].Outputs {
 				r.producers[o.Name] = append(r.producers[o.Name], &sts[i])
 			}
-			index(sts[i].SubSteps, steps[i].SubSteps)
+			if len(steps[i].SubSteps) == len(sts[i].SubSteps) {
+				index(sts[i].SubSteps, steps[i].SubSteps)
+			}
 		}
 	}
 	index(r.status.Steps, plan.Steps)
 	return r
+}
+
+// start registers the query and signal handlers and pins the engine
+// behaviour this execution uses. Histories recorded before a behaviour
+// existed replay with the old one.
+func (r *run) start(ctx workflow.Context) error {
+	r.childGroups = workflow.GetVersion(ctx, "group-child-workflow", workflow.DefaultVersion, 1) == 1
+	r.workflowRetries = workflow.GetVersion(ctx, "workflow-retries", workflow.DefaultVersion, 1) == 1
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (*Status, error) { return r.snapshot(), nil }); err != nil {
+		return err
+	}
+	r.listen(ctx)
+	r.refresh(ctx)
+	return nil
+}
+
+// drive runs the steps to the end. It returns true, leaving the steps where
+// they are, when the run should continue as new: Temporal suggests it and
+// nothing is under way (every step is waiting on a durable timer, a
+// suspension or its dependencies).
+func (r *run) drive(ctx workflow.Context, steps []translator.Step, mode string) bool {
+	done := false
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		r.runSteps(ctx, steps, r.pointers(r.status.Steps), mode)
+		done = true
+	})
+	_ = workflow.Await(ctx, func() bool { return done || r.shouldContinueAsNew(ctx) })
+	return !done
+}
+
+func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
+	return r.childGroups && r.inFlight == 0 && !r.terminated &&
+		workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !r.signalsPending(ctx)
+}
+
+// state is what the next execution continues from.
+func (r *run) state() *State {
+	return &State{
+		Status:    *r.snapshotRaw(),
+		Outputs:   r.outputs,
+		Loops:     r.loops,
+		Suspended: r.suspended,
+		ResumeGen: r.resumeGen,
+	}
+}
+
+// loop is the step's execute-loop state.
+func (r *run) loop(name string) *stepLoop {
+	lp, ok := r.loops[name]
+	if !ok {
+		lp = &stepLoop{}
+		r.loops[name] = lp
+	}
+	return lp
 }
 
 // newStatuses lists every step as pending, so status shows the whole run.
@@ -107,12 +202,18 @@ func (r *run) pointers(sts []StepStatus) []*StepStatus {
 	return out
 }
 
+// snapshotRaw is a copy of the status as the run holds it.
+func (r *run) snapshotRaw() *Status {
+	cp := *r.status
+	cp.Steps = copySteps(r.status.Steps)
+	return &cp
+}
+
 // snapshot is a copy of the status with derived fields (a running group's
 // phase) filled in. It must not change the run's state: queries call it, and
 // replays do not.
 func (r *run) snapshot() *Status {
-	cp := *r.status
-	cp.Steps = copySteps(r.status.Steps)
+	cp := r.snapshotRaw()
 	for i := range cp.Steps {
 		if st := &cp.Steps[i]; st.SubSteps != nil && st.Phase == StepRunning {
 			switch p := groupPhase(st.SubSteps); p {
@@ -121,7 +222,7 @@ func (r *run) snapshot() *Status {
 			}
 		}
 	}
-	return &cp
+	return cp
 }
 
 func copySteps(in []StepStatus) []StepStatus {
@@ -155,6 +256,9 @@ func (r *run) refresh(ctx workflow.Context) {
 		// Without the attribute registered the upsert fails the workflow
 		// task; `velaflow dev` and the test harness register it.
 		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrPhase.ValueSet(r.phase))
+	}
+	if r.group != "" {
+		r.publish(ctx)
 	}
 }
 

@@ -6,14 +6,17 @@ import (
 	"github.com/velaflow/velaflow/translator"
 )
 
-// runSteps runs one level of steps (the run's, or a group's sub-steps).
-func (r *run) runSteps(ctx workflow.Context, steps []translator.Step, sts []*StepStatus, mode, group string) {
-	lvl := &level{steps: steps, sts: sts, mode: mode, group: group}
-	if mode == translator.ModeDAG {
+// runSteps runs one level of steps: the run's, or a group's sub-steps.
+func (r *run) runSteps(ctx workflow.Context, steps []translator.Step, sts []*StepStatus, mode string) {
+	r.runLevel(ctx, &level{steps: steps, sts: sts, mode: mode, group: r.group})
+}
+
+func (r *run) runLevel(ctx workflow.Context, lvl *level) {
+	if lvl.mode == translator.ModeDAG {
 		r.runDAG(ctx, lvl)
 		return
 	}
-	for i := range steps {
+	for i := range lvl.steps {
 		if r.terminated {
 			return // the remaining steps stay pending
 		}
@@ -58,7 +61,12 @@ func (r *run) runDAG(ctx workflow.Context, lvl *level) {
 	wg.Wait(ctx)
 }
 
+// ready tells whether the step's dependencies have finished and its inputs
+// exist or can no longer appear. A step waiting for an input says so.
 func (r *run) ready(lvl *level, i int) bool {
+	if lvl.sts[i].Phase != StepPending {
+		return true // under way when the run continued as new
+	}
 	for _, d := range lvl.steps[i].DependsOn {
 		if j := lvl.index(d); j >= 0 && !lvl.sts[j].Finished() {
 			return false
@@ -66,6 +74,7 @@ func (r *run) ready(lvl *level, i int) bool {
 	}
 	for _, in := range lvl.steps[i].Inputs {
 		if _, ok := r.outputs[in.From]; !ok && !r.producersFinished(in.From) {
+			lvl.sts[i].Message = "Pending on Input: " + in.From
 			return false
 		}
 	}
@@ -81,25 +90,41 @@ func (r *run) producersFinished(output string) bool {
 	return true
 }
 
-// runOne decides whether the step runs, then runs it (or its group).
+// runOne decides whether the step runs, then runs it (or its group). A
+// step already under way (the run continued as new) goes on where it was;
+// a finished one (kept by a restart) is left alone.
 func (r *run) runOne(ctx workflow.Context, lvl *level, i int) {
 	s, st := lvl.steps[i], lvl.sts[i]
+	if st.Finished() {
+		return
+	}
 	inputs, missing := r.inputsOf(s)
-	if skip, why := r.skip(ctx, lvl, i, inputs); skip {
-		r.markSkipped(st, why)
-		r.refresh(ctx)
-		return
+	if st.Phase == StepPending {
+		if r.deadline != nil && !workflow.Now(ctx).Before(*r.deadline) {
+			r.timedOut = true
+			r.markSkipped(st, "skipped: the group's timeout passed")
+			r.refresh(ctx)
+			return
+		}
+		if skip, why := r.skip(ctx, lvl, i, inputs); skip {
+			r.markSkipped(st, why)
+			r.refresh(ctx)
+			return
+		}
+		if missing != "" {
+			r.markSkipped(st, "input "+missing+" is not available: no step produced it")
+			r.refresh(ctx)
+			return
+		}
 	}
-	if missing != "" {
-		r.markSkipped(st, "input "+missing+" is not available: no step produced it")
-		r.refresh(ctx)
-		return
-	}
-	if s.IsGroup() {
+	switch {
+	case s.IsGroup() && r.childGroups:
 		r.runGroup(ctx, s, st)
-		return
+	case s.IsGroup():
+		r.runGroupInline(ctx, s, st)
+	default:
+		r.execute(ctx, s, st, lvl.group, inputs)
 	}
-	r.execute(ctx, s, st, lvl.group, inputs)
 }
 
 // markSkipped skips a step and, for a group, all its sub-steps.
@@ -108,30 +133,6 @@ func (r *run) markSkipped(st *StepStatus, why string) {
 	for i := range st.SubSteps {
 		r.markSkipped(&st.SubSteps[i], why)
 	}
-}
-
-// runGroup runs a step-group's sub-steps in the group's mode.
-func (r *run) runGroup(ctx workflow.Context, s translator.Step, st *StepStatus) {
-	now := workflow.Now(ctx)
-	st.Phase, st.FirstExecuteTime = StepRunning, &now
-	r.refresh(ctx)
-	r.runSteps(ctx, s.SubSteps, r.pointers(st.SubSteps), s.Mode, s.Name)
-	end := workflow.Now(ctx)
-	st.LastExecuteTime = &end
-	st.Phase = groupPhase(st.SubSteps)
-	if st.Phase == StepPending { // terminated before every sub-step ran
-		st.Phase, st.Reason = StepFailed, ReasonTerminate
-	}
-	if st.Phase == StepFailed && st.Reason == "" {
-		st.Reason = ReasonExecute
-		for _, sub := range st.SubSteps {
-			if sub.Phase == StepFailed {
-				st.Reason, st.Message = sub.Reason, "sub-step "+sub.Name+" failed"
-				break
-			}
-		}
-	}
-	r.refresh(ctx)
 }
 
 // inputsOf collects the step's inputs; missing names the first input that

@@ -2,32 +2,68 @@ package workflows
 
 import "go.temporal.io/sdk/workflow"
 
-// listen applies suspend, resume and terminate signals as they arrive.
+// listen applies suspend, resume and terminate signals as they arrive, and
+// passes them on to the groups' child workflows under way. A run also
+// receives its groups' status reports.
 func (r *run) listen(ctx workflow.Context) {
 	suspend := workflow.GetSignalChannel(ctx, SignalSuspend)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
 	terminate := workflow.GetSignalChannel(ctx, SignalTerminate)
+	groups := workflow.GetSignalChannel(ctx, SignalGroupStatus)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
+			forward := ""
 			sel.AddReceive(suspend, func(c workflow.ReceiveChannel, _ bool) {
 				c.Receive(ctx, nil)
 				r.suspended = true
+				forward = SignalSuspend
 			})
 			sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
 				c.Receive(ctx, nil)
 				r.suspended = false
 				r.resumeGen++
+				forward = SignalResume
 			})
 			sel.AddReceive(terminate, func(c workflow.ReceiveChannel, _ bool) {
 				c.Receive(ctx, nil)
 				r.terminated = true
 				r.cancelStep()
+				forward = SignalTerminate
+			})
+			sel.AddReceive(groups, func(c workflow.ReceiveChannel, _ bool) {
+				var gs GroupStatus
+				c.Receive(ctx, &gs)
+				r.applyGroupStatus(gs)
 			})
 			sel.Select(ctx)
+			if forward != "" {
+				r.forward(ctx, forward)
+			}
 			r.refresh(ctx)
 		}
 	})
+}
+
+// forward passes a signal on to every group child workflow under way.
+func (r *run) forward(ctx workflow.Context, signal string) {
+	for _, name := range sortedKeys(r.children) {
+		child := r.children[name]
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			_ = child.SignalChildWorkflow(ctx, signal, nil).Get(ctx, nil)
+		})
+	}
+}
+
+// signalsPending tells whether signals wait to be handled; the run does not
+// continue as new over them.
+func (r *run) signalsPending(ctx workflow.Context) bool {
+	for _, name := range []string{SignalSuspend, SignalResume, SignalTerminate, SignalGroupStatus} {
+		if workflow.GetSignalChannel(ctx, name).Len() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // awaitRunnable blocks while the run is suspended by signal.

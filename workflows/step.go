@@ -14,11 +14,23 @@ import (
 )
 
 // execute runs one step until it succeeds or fails: an activity per
-// execution, durable timers between executions while it waits, and a
-// durable suspension when its template suspends.
+// execution, durable timers between executions while it waits or after a
+// provider error, and a durable suspension when its template suspends. A
+// step with a timeout races a durable timer started at its first
+// execution. Everything the loop needs to go on lives in the step's
+// stepLoop, so a run that continues as new picks the step up where it was.
 func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, group string, inputs map[string]any) {
+	lp := r.loop(s.Name)
 	now := workflow.Now(ctx)
-	st.Phase, st.Reason, st.FirstExecuteTime = StepRunning, "", &now
+	if st.FirstExecuteTime == nil {
+		st.FirstExecuteTime = &now
+	}
+	if st.Phase == StepPending {
+		st.Phase, st.Reason, st.Message = StepRunning, "", ""
+	}
+	if lp.Backoff == 0 {
+		lp.Backoff = r.cfg.WaitBackoffInitial
+	}
 	r.refresh(ctx)
 
 	in := activities.StepInput{
@@ -28,24 +40,64 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 	if d, ok := r.plan.Definitions[s.Type]; ok {
 		in.Definition = &d
 	}
-	backoff := r.cfg.WaitBackoffInitial
-	for n := 1; ; n++ {
-		r.awaitRunnable(ctx)
-		if r.terminated {
-			st.Phase, st.Reason, st.Message = StepFailed, ReasonTerminate, "terminated"
-			return
+
+	actCtx, cancelAct := workflow.WithCancel(r.stepCtx)
+	defer cancelAct()
+	timedOut := false
+	if dl := r.stepDeadline(s, st); dl != nil {
+		if left := dl.Sub(now); left > 0 {
+			tctx, cancelTimer := workflow.WithCancel(ctx)
+			defer cancelTimer()
+			timer := workflow.NewTimer(tctx, left)
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				if timer.Get(ctx, nil) == nil {
+					timedOut = true
+					cancelAct()
+				}
+			})
+		} else {
+			timedOut = true
 		}
-		in.Memo = r.memo[s.Name]
+	}
+	interrupted := func() bool { return r.terminated || timedOut }
+
+	for {
+		_ = workflow.Await(ctx, func() bool { return !r.suspended || interrupted() })
+		switch {
+		case r.terminated:
+			st.Phase, st.Reason, st.Message = StepFailed, ReasonTerminate, "terminated"
+			r.refresh(ctx)
+			return
+		case timedOut:
+			st.Phase, st.Reason, st.Message = StepFailed, ReasonTimeout, "timed out after "+s.Timeout
+			if s.Timeout == "" {
+				st.Message = "the group's timeout passed"
+			}
+			r.refresh(ctx)
+			return
+		case lp.Suspended:
+			r.suspendStep(ctx, st, lp, interrupted)
+			continue
+		}
+		lp.Executions++
+		in.Memo, in.Resumed = lp.Memo, lp.Resumed
 		var res activities.StepResult
-		err := workflow.ExecuteActivity(r.activityContext(s, n), activities.ExecuteStepName, in).Get(ctx, &res)
+		r.inFlight++
+		err := workflow.ExecuteActivity(r.activityContext(actCtx, s, lp.Executions), activities.ExecuteStepName, in).Get(ctx, &res)
+		r.inFlight--
 		t := workflow.Now(ctx)
 		st.LastExecuteTime = &t
 		if err != nil {
-			r.stepFailed(st, err)
+			if interrupted() {
+				continue // reported at the top of the loop
+			}
+			if r.retryLater(ctx, s, st, lp, err, interrupted) {
+				continue
+			}
 			r.refresh(ctx)
 			return
 		}
-		r.remember(s.Name, res.Memo)
+		r.remember(lp, res.Memo)
 		st.Message = res.Message
 		switch res.Phase {
 		case activities.PhaseSucceeded:
@@ -61,49 +113,111 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 		case activities.PhaseWait:
 			st.Phase, st.Reason = StepRunning, ReasonWait
 			r.refresh(ctx)
-			_, _ = workflow.AwaitWithTimeout(ctx, backoff, func() bool { return r.terminated })
-			backoff = min(2*backoff, r.cfg.WaitBackoffMax)
+			_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, interrupted)
+			lp.Backoff = min(2*lp.Backoff, r.cfg.WaitBackoffMax)
 		case activities.PhaseSuspend:
-			r.suspendStep(ctx, st, res.Duration)
-			in.Resumed = true
-			backoff = r.cfg.WaitBackoffInitial
+			lp.Suspended, lp.SuspendGen, lp.SuspendUntil = true, r.resumeGen, nil
+			if d, err := time.ParseDuration(res.Duration); err == nil && d > 0 {
+				until := t.Add(d)
+				lp.SuspendUntil = &until
+			}
 		default:
 			st.Phase, st.Reason, st.Message = StepFailed, ReasonExecute, fmt.Sprintf("unknown execution phase %q", res.Phase)
+			r.refresh(ctx)
 			return
 		}
 	}
 }
 
-// suspendStep holds the step suspended until a resume signal, its duration,
-// or termination.
-func (r *run) suspendStep(ctx workflow.Context, st *StepStatus, duration string) {
+// suspendStep holds the step suspended until a resume signal, the end of
+// its duration, termination or its timeout.
+func (r *run) suspendStep(ctx workflow.Context, st *StepStatus, lp *stepLoop, interrupted func() bool) {
 	st.Phase, st.Reason = StepSuspending, ReasonSuspend
 	r.refresh(ctx)
-	gen := r.resumeGen
-	done := func() bool { return r.resumeGen != gen || r.terminated }
-	if d, err := time.ParseDuration(duration); err == nil && d > 0 {
-		_, _ = workflow.AwaitWithTimeout(ctx, d, done)
+	done := func() bool { return r.resumeGen != lp.SuspendGen || interrupted() }
+	if lp.SuspendUntil != nil {
+		if left := lp.SuspendUntil.Sub(workflow.Now(ctx)); left > 0 {
+			_, _ = workflow.AwaitWithTimeout(ctx, left, done)
+		}
 	} else {
 		_ = workflow.Await(ctx, done)
 	}
-	if !r.terminated {
-		st.Phase, st.Reason = StepRunning, ""
+	if interrupted() {
+		return
 	}
+	lp.Suspended, lp.SuspendUntil, lp.Resumed = false, nil, true
+	lp.Backoff = r.cfg.WaitBackoffInitial
+	st.Phase, st.Reason = StepRunning, ""
 	r.refresh(ctx)
 }
 
-func (r *run) activityContext(s translator.Step, n int) workflow.Context {
-	return workflow.WithActivityOptions(r.stepCtx, workflow.ActivityOptions{
+// activityContext sets one execution's options. Temporal retries an
+// execution only when it did not report back (a worker crash, a timeout);
+// errors of the step's operations come back to the workflow, which retries
+// them itself so it can count them, keep their memo and show them.
+func (r *run) activityContext(ctx workflow.Context, s translator.Step, n int) workflow.Context {
+	limit, initial, maxBackoff := r.retryPolicy(s)
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ActivityID:          fmt.Sprintf("%s#%d", s.Name, n),
 		Summary:             s.Name + " (" + s.Type + ")",
 		StartToCloseTimeout: r.cfg.StepExecutionTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    r.cfg.RetryInitial,
+			InitialInterval:    initial,
 			BackoffCoefficient: 2,
-			MaximumInterval:    r.cfg.RetryMax,
-			MaximumAttempts:    r.cfg.MaxStepErrorRetries,
+			MaximumInterval:    maxBackoff,
+			MaximumAttempts:    limit,
 		},
 	})
+}
+
+// retryPolicy is the step's retry limit and backoff: its own `retry`, else
+// the worker's.
+func (r *run) retryPolicy(s translator.Step) (limit int32, initial, maxBackoff time.Duration) {
+	limit, initial, maxBackoff = r.cfg.MaxStepErrorRetries, r.cfg.RetryInitial, r.cfg.RetryMax
+	if rt := s.Retry; rt != nil {
+		if rt.Limit > 0 {
+			limit = rt.Limit
+		}
+		if d, err := time.ParseDuration(rt.Backoff); err == nil && d > 0 {
+			initial = d
+		}
+		if d, err := time.ParseDuration(rt.MaxBackoff); err == nil && d > 0 {
+			maxBackoff = d
+		}
+	}
+	return limit, initial, max(initial, maxBackoff)
+}
+
+// retryLater handles a failed execution. A provider error is retried after
+// a durable backoff until the step's limit; it returns true when the step
+// should execute again. Anything else fails the step at once.
+func (r *run) retryLater(ctx workflow.Context, s translator.Step, st *StepStatus, lp *stepLoop, err error, interrupted func() bool) bool {
+	var app *temporal.ApplicationError
+	if !r.workflowRetries || !errors.As(err, &app) || app.Type() != activities.ReasonExecute {
+		r.stepFailed(st, err)
+		return false
+	}
+	var memo map[string]json.RawMessage
+	if app.HasDetails() && app.Details(&memo) == nil {
+		r.remember(lp, memo)
+	}
+	lp.Failures++
+	limit, initial, maxBackoff := r.retryPolicy(s)
+	if lp.Failures >= int(limit) {
+		st.Phase, st.Reason = StepFailed, ReasonFailedAfterRetries
+		st.Message = fmt.Sprintf("failed %d times, last: %s", lp.Failures, app.Message())
+		return false
+	}
+	pause := initial
+	for i := 1; i < lp.Failures && pause < maxBackoff; i++ {
+		pause *= 2
+	}
+	pause = min(pause, maxBackoff)
+	st.Phase, st.Reason = StepRunning, ReasonExecute
+	st.Message = fmt.Sprintf("execution failed (%d of %d), retrying in %s: %s", lp.Failures, limit, pause, app.Message())
+	r.refresh(ctx)
+	_, _ = workflow.AwaitWithTimeout(ctx, pause, interrupted)
+	return true
 }
 
 // stepFailed classifies an execution's error into the step's reason.
@@ -128,15 +242,15 @@ func (r *run) stepFailed(st *StepStatus, err error) {
 	st.Reason, st.Message = ReasonFailedAfterRetries, err.Error()
 }
 
-func (r *run) remember(step string, memo map[string]json.RawMessage) {
+func (r *run) remember(lp *stepLoop, memo map[string]json.RawMessage) {
 	if len(memo) == 0 {
 		return
 	}
-	if r.memo[step] == nil {
-		r.memo[step] = map[string]json.RawMessage{}
+	if lp.Memo == nil {
+		lp.Memo = map[string]json.RawMessage{}
 	}
 	for k, v := range memo {
-		r.memo[step][k] = v
+		lp.Memo[k] = v
 	}
 }
 

@@ -33,6 +33,7 @@ func newEnv(t *testing.T) *env {
 	eng.Config.RetryInitial = 10 * time.Millisecond
 	eng.Config.MaxStepErrorRetries = 3
 	e.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: WorkflowName})
+	e.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: GroupWorkflowName})
 	acts := &activities.Activities{}
 	e.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
 	e.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})

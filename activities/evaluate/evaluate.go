@@ -70,6 +70,9 @@ type Error struct {
 	Reason    string
 	Retryable bool
 	Err       error
+	// Memo holds the once-only results completed before the error, so a
+	// retry does not repeat them.
+	Memo map[string]json.RawMessage
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -97,6 +100,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	ctrl := flow.New(&flow.Config{}, v, r.task)
 	runErr := ctrl.Run(ctx)
 	if e := r.firstErr(); e != nil {
+		e.Memo = r.memo
 		return nil, e
 	}
 	if runErr != nil {
