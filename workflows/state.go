@@ -9,9 +9,9 @@ import (
 // is carried into the next execution when the run continues as new, and
 // built from the previous status when a run restarts from a step.
 type State struct {
-	Status  Status                `json:"status"`
-	Outputs map[string]any        `json:"outputs,omitempty"`
-	Loops   map[string]*stepLoop  `json:"loops,omitempty"`
+	Status  Status               `json:"status"`
+	Outputs map[string]any       `json:"outputs,omitempty"`
+	Loops   map[string]*stepLoop `json:"loops,omitempty"`
 	// Suspended and ResumeGen are the run-level suspension.
 	Suspended bool `json:"suspended,omitempty"`
 	ResumeGen int  `json:"resumeGen,omitempty"`
