@@ -45,6 +45,11 @@ type Object struct {
 // Start starts a planned run under workflow ID "<namespace>/<name>". A run
 // of that name that is still going is an error; a finished one is replaced.
 func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
+	return c.start(ctx, workflows.RunInput{Plan: *plan})
+}
+
+func (c *Client) start(ctx context.Context, in workflows.RunInput) (client.WorkflowRun, error) {
+	plan := &in.Plan
 	opts := client.StartWorkflowOptions{
 		ID:                       plan.ID(),
 		TaskQueue:                c.TaskQueue,
@@ -57,7 +62,7 @@ func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.Workf
 			workflows.AttrPhase.ValueSet(workflows.RunExecuting),
 		),
 	}
-	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, workflows.RunInput{Plan: *plan})
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil, fmt.Errorf("run %s is already running", plan.ID())

@@ -70,6 +70,7 @@ func newRoot() *cobra.Command {
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),
 		newSignalCmd(g, "resume", "Resume a suspended run or step"),
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),
+		newRestartCmd(g),
 		newTranslateCmd(), newDefCmd(),
 	)
 	return root
