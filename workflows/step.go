@@ -63,6 +63,10 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 
 	for {
 		_ = workflow.Await(ctx, func() bool { return !r.suspended || interrupted() })
+		if interrupted() {
+			t := workflow.Now(ctx)
+			st.LastExecuteTime = &t
+		}
 		switch {
 		case r.terminated:
 			st.Phase, st.Reason, st.Message = StepFailed, ReasonTerminate, "terminated"
