@@ -192,18 +192,25 @@ type Summary struct {
 
 // List lists runs, newest first; an empty namespace lists all.
 func (c *Client) List(ctx context.Context, namespace string) ([]Summary, error) {
-	query := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowName)
+	// A run that continued as new, or was restarted, has older executions
+	// under the same ID; only the newest counts.
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew'", workflows.WorkflowName)
 	if namespace != "" {
 		query += fmt.Sprintf(" AND %s = '%s'", workflows.AttrNamespace.GetName(), namespace)
 	}
 	var out []Summary
 	var token []byte
+	seen := map[string]bool{}
 	for {
 		resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
 		if err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		for _, e := range resp.Executions {
+			if seen[e.Execution.GetWorkflowId()] {
+				continue
+			}
+			seen[e.Execution.GetWorkflowId()] = true
 			s := Summary{Start: e.StartTime.AsTime()}
 			sa := e.SearchAttributes
 			s.Name = keyword(sa, workflows.AttrName.GetName())

@@ -24,6 +24,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			eng := &workflows.Engine{Config: workflows.DefaultConfig()}
 			r.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			r.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
