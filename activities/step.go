@@ -80,13 +80,16 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ReasonInput, nil)
 	}
+	hb := startHeartbeat(ctx, in.Memo)
+	defer hb.stop()
 	res, err := evaluate.Run(ctx, evaluate.Request{
 		Definition: def,
 		Parameter:  params,
 		Context:    stepContext(in),
 		Outputs:    in.Step.Outputs,
-		Memo:       in.Memo,
+		Memo:       hb.memo,
 		Resumed:    in.Resumed,
+		OnOnce:     hb.record,
 	})
 	if err != nil {
 		var e *evaluate.Error

@@ -53,6 +53,9 @@ type Config struct {
 	WaitBackoffInitial, WaitBackoffMax time.Duration
 	// StepExecutionTimeout bounds one execution of a step's template.
 	StepExecutionTimeout time.Duration
+	// HeartbeatTimeout is how soon an execution whose worker died is
+	// noticed and retried; executions heartbeat a few times within it.
+	HeartbeatTimeout time.Duration
 }
 
 // DefaultConfig is KubeVela's behaviour: 10 tries, waits from 1 s doubling
@@ -65,6 +68,7 @@ func DefaultConfig() Config {
 		WaitBackoffInitial:   time.Second,
 		WaitBackoffMax:       60 * time.Second,
 		StepExecutionTimeout: 10 * time.Minute,
+		HeartbeatTimeout:     10 * time.Second,
 	}
 }
 

@@ -59,7 +59,8 @@ spec:
         import ("vela/http", "vela/builtin")
         parameter: {base: string, then: string}
         post: http.#HTTPPost & {$params: url: parameter.base + "/build"}
-        call: http.#HTTPGet & {$params: url: parameter.base + parameter.then}
+        // The call goes after the POST: it names the POST's status.
+        call: http.#HTTPGet & {$params: url: "\(parameter.base)\(parameter.then)?after=\(post.$returns.statusCode)"}
         wait: builtin.#ConditionalWait & {$params: continue: post.$returns.statusCode == 200 && call.$returns.body == "ready" || call.$returns.body == "ok"}
 `
 

@@ -165,6 +165,7 @@ func (r *run) activityContext(ctx workflow.Context, s translator.Step, n int) wo
 		ActivityID:          fmt.Sprintf("%s#%d", s.Name, n),
 		Summary:             s.Name + " (" + s.Type + ")",
 		StartToCloseTimeout: r.cfg.StepExecutionTimeout,
+		HeartbeatTimeout:    r.cfg.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    initial,
 			BackoffCoefficient: 2,

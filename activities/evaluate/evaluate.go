@@ -33,6 +33,10 @@ type Request struct {
 	Memo map[string]json.RawMessage
 	// Resumed is true when the step's suspension has ended.
 	Resumed bool
+	// OnOnce, when set, is called with the memo so far each time a
+	// once-only operation completes, so the caller can save it before the
+	// execution ends.
+	OnOnce func(memo map[string]json.RawMessage)
 }
 
 // Phase of a step execution that did not fail.
@@ -223,6 +227,9 @@ func (r *runner) run(op ops.Op, t *flow.Task) error {
 			return r.fail(final(ReasonRendering, err))
 		}
 		r.remember(key, raw)
+		if r.req.OnOnce != nil {
+			r.req.OnOnce(r.memoCopy())
+		}
 	}
 	return r.fill(t, op, res, newStyle)
 }
@@ -241,6 +248,16 @@ func (r *runner) fill(t *flow.Task, op ops.Op, res any, newStyle bool) error {
 		return r.fail(final(ReasonRendering, fmt.Errorf("%s: filling the result: %w", t.Path(), err)))
 	}
 	return nil
+}
+
+func (r *runner) memoCopy() map[string]json.RawMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]json.RawMessage, len(r.memo))
+	for k, v := range r.memo {
+		out[k] = v
+	}
+	return out
 }
 
 func (r *runner) remember(key string, raw json.RawMessage) {
