@@ -1,31 +1,54 @@
 package testsuite
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/workflows"
 )
 
+// recorded names the workflow ID each recorded history ran under; replay
+// needs it because a run derives its groups' child workflow IDs from it.
+var recorded = map[string]string{
+	"demo.json":              "default/demo",
+	"dag-group-failure.json": "default/failing",
+	"groups.json":            "default/groups",
+	"groups-child.json":      "default/groups/grp",
+	"groups-continued.json":  "default/groups",
+	"groups-restart.json":    "default/groups",
+}
+
 // TestReplayRecordedHistories replays histories recorded from real runs
-// (histories/*.json, from `temporal workflow show -o json`) against the
-// current workflow code: a change that would break runs in flight fails
-// here. Record a new history whenever the workflow gains a behaviour.
+// (histories/*.json, from `temporal workflow show -o json`; the YAML they
+// ran is next to them) against the current workflow code: a change that
+// would break runs in flight fails here. Record a new history whenever the
+// workflow gains a behaviour.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("histories/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories in testsuite/histories")
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			id, ok := recorded[filepath.Base(f)]
+			require.True(t, ok, "add %s with its workflow ID to `recorded`", filepath.Base(f))
 			r := worker.NewWorkflowReplayer()
 			eng := &workflows.Engine{Config: workflows.DefaultConfig()}
 			r.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			r.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			in, err := os.Open(f)
+			require.NoError(t, err)
+			defer in.Close()
+			hist, err := client.HistoryFromJSON(in, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: id},
+			}))
 		})
 	}
 }
