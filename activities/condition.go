@@ -25,7 +25,7 @@ type ConditionInput struct {
 // answer is recorded in history.
 func (a *Activities) EvaluateCondition(_ context.Context, in ConditionInput) (bool, error) {
 	cctx := cuedefs.NewContext()
-	scope := cctx.Encode(map[string]any{"status": orEmpty(in.Status), "inputs": orEmpty(in.Inputs), "context": orEmpty(in.Context)})
+	scope := cctx.Encode(cuedefs.Numbers(map[string]any{"status": orEmpty(in.Status), "inputs": orEmpty(in.Inputs), "context": orEmpty(in.Context)}))
 	v := cctx.CompileString(in.Expr, cue.Scope(scope), cue.InferBuiltins(true), cue.Filename("if"))
 	b, err := v.Bool()
 	if err != nil {

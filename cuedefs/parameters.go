@@ -27,7 +27,7 @@ func CheckParameters(d Definition, properties map[string]any) []ParamError {
 	if properties == nil {
 		properties = map[string]any{}
 	}
-	param := v.LookupPath(cue.ParsePath("parameter")).Unify(ctx.Encode(properties))
+	param := v.LookupPath(cue.ParsePath("parameter")).Unify(ctx.Encode(Numbers(deepCopy(properties))))
 	err = param.Validate(cue.Concrete(true))
 	if err == nil {
 		return nil
@@ -76,4 +76,23 @@ func present(properties map[string]any, path []string) bool {
 		}
 	}
 	return true
+}
+
+// deepCopy copies JSON-like data, so Numbers does not change the caller's.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
 }

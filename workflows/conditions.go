@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"sort"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/activities"
@@ -36,7 +38,12 @@ func (r *run) skip(ctx workflow.Context, lvl *level, i int, inputs map[string]an
 	}
 	ok, err := r.evaluate(ctx, s.If, inputs)
 	if err != nil {
-		return true, "skipped: " + err.Error()
+		msg := err.Error()
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			msg = app.Message()
+		}
+		return true, "skipped: " + msg
 	}
 	if !ok {
 		return true, "skipped: if " + s.If + " is false"

@@ -91,8 +91,8 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
-	v = v.FillPath(cue.ParsePath("parameter"), orEmpty(req.Parameter))
-	v = v.FillPath(cue.ParsePath("context"), orEmpty(req.Context))
+	v = v.FillPath(cue.ParsePath("parameter"), cuedefs.Numbers(orEmpty(req.Parameter)))
+	v = v.FillPath(cue.ParsePath("context"), cuedefs.Numbers(orEmpty(req.Context)))
 	if err := v.Validate(); err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q with the step's parameters: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
@@ -207,7 +207,7 @@ func (r *runner) run(op ops.Op, t *flow.Task) error {
 				return r.fail(final(ReasonRendering, fmt.Errorf("%s: memoized result: %w", key, err)))
 			}
 			r.remember(key, raw)
-			return r.fill(t, op, numbers(res), newStyle)
+			return r.fill(t, op, cuedefs.Numbers(res), newStyle)
 		}
 	}
 	res, err := op.Run(t.Context(), &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed})
@@ -328,23 +328,3 @@ func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
 	return out, nil
 }
 
-// numbers turns json.Numbers into int64 or float64, as CUE expects.
-func numbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-	}
-	return v
-}

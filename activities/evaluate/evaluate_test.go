@@ -175,3 +175,27 @@ func normalize(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+func TestWebhookFailsOnErrorStatus(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(500)
+		w.Write([]byte("boom"))
+	}))
+	defer srv.Close()
+	_, err := Run(context.Background(), Request{Definition: builtin(t, "webhook"), Parameter: map[string]any{"url": map[string]any{"value": srv.URL}, "data": map[string]any{"a": 1}}})
+	var e *Error
+	require.True(t, errors.As(err, &e), "%v", err)
+	assert.Equal(t, ReasonAction, e.Reason)
+	assert.Contains(t, e.Error(), "answered 500")
+}
+
+func TestIntParameterAcceptsWholeNumbers(t *testing.T) {
+	d := def(`
+parameter: {count: int, ratio: float}
+out: parameter.count * 2
+`)
+	res, err := Run(context.Background(), Request{Definition: d, Parameter: map[string]any{"count": float64(3), "ratio": 0.5},
+		Outputs: []translator.Output{{Name: "out", ValueFrom: "out"}}})
+	require.NoError(t, err)
+	assert.EqualValues(t, 6, res.Outputs["out"])
+}
