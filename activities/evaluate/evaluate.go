@@ -327,4 +327,3 @@ func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
 	}
 	return out, nil
 }
-
