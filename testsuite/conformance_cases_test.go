@@ -22,6 +22,10 @@ func conformanceCases() []conformanceCase {
 		suspendCases(),
 		terminateCases(),
 		onceCases(),
+		timeoutCases(),
+		retryCases(),
+		restartCases(),
+		childGroupCases(),
 	} {
 		cases = append(cases, group...)
 	}

@@ -25,6 +25,9 @@ import (
 //	GET  /sleep?ms=N     counted; answers after N ms (N may be 3E+2); maxInFlight tells how
 //	                     many were in progress at once
 //	     /count/{key}    counted; 200 {"key": key, "n": hits so far}
+//	     /gate/{key}     counted; 500 until Open(key), then 200
+//	     /flaky/{key}    counted; hangs up on the first HangUpFirst(key, n)
+//	                     requests, then 200
 //
 // Responses carry "Connection: close" so that a client never reuses a
 // connection the service hung up on: Go's transport would silently repeat
@@ -37,12 +40,14 @@ type service struct {
 	order       []string
 	ready       map[string]bool
 	after       map[string]int
+	open        map[string]bool
+	hangups     map[string]int
 	inFlight    int
 	maxInFlight int
 }
 
 func newService(t *testing.T) *service {
-	s := &service{hits: map[string]int{}, ready: map[string]bool{}, after: map[string]int{}}
+	s := &service{hits: map[string]int{}, ready: map[string]bool{}, after: map[string]int{}, open: map[string]bool{}, hangups: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /build", func(w http.ResponseWriter, r *http.Request) {
 		s.count(r)
@@ -94,6 +99,30 @@ func newService(t *testing.T) *service {
 		n := s.count(r)
 		writeJSON(w, map[string]any{"key": r.PathValue("key"), "n": n})
 	})
+	mux.HandleFunc("/gate/{key}", func(w http.ResponseWriter, r *http.Request) {
+		s.count(r)
+		s.mu.Lock()
+		open := s.open[r.PathValue("key")]
+		s.mu.Unlock()
+		if !open {
+			http.Error(w, "closed", http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, map[string]string{"gate": "open"})
+	})
+	mux.HandleFunc("/flaky/{key}", func(w http.ResponseWriter, r *http.Request) {
+		n := s.count(r)
+		s.mu.Lock()
+		hangup := n <= s.hangups[r.PathValue("key")]
+		s.mu.Unlock()
+		if hangup {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		writeJSON(w, map[string]any{"n": n})
+	})
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		mux.ServeHTTP(w, r)
@@ -144,6 +173,20 @@ func (s *service) ReadyAfter(id string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.after[id] = n
+}
+
+// Open makes /gate/{key} answer 200 from now on.
+func (s *service) Open(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open[key] = true
+}
+
+// HangUpFirst makes /flaky/{key} hang up on its first n requests.
+func (s *service) HangUpFirst(key string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangups[key] = n
 }
 
 // rawQuery reads a query parameter without turning "+" into a space, so
