@@ -26,6 +26,7 @@ func conformanceCases() []conformanceCase {
 		retryCases(),
 		restartCases(),
 		childGroupCases(),
+		restartRunningCases(),
 	} {
 		cases = append(cases, group...)
 	}

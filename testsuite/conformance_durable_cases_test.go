@@ -271,7 +271,7 @@ spec:
 			c.Must("resume", c.Name)
 		},
 		want: caseWant{Phase: workflows.RunSucceeded,
-			Steps: map[string]stepWant{"a": stepOK(), "grp": stepOK(), "show": stepOK(), "hold": stepOK(), "produce": stepOK(), "use": stepOK()},
+			Steps:   map[string]stepWant{"a": stepOK(), "grp": stepOK(), "show": stepOK(), "hold": stepOK(), "produce": stepOK(), "use": stepOK()},
 			Outputs: map[string]map[string]any{"produce": {"made": "produce"}}},
 		check: func(t *testing.T, st *workflows.Status, svc *service) {
 			assert.Equal(t, "echo a", findStep(st, "show").Message, "inputs go into the group")
@@ -302,6 +302,59 @@ spec:
 				d, err := shared.client.DescribeWorkflowExecution(context.Background(), "default/"+strings.TrimSpace(runName("terminate/group"))+"/grp", "")
 				return err == nil && d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 			}, 10*time.Second, 100*time.Millisecond, "the group's child workflow has closed")
+		},
+	}}
+}
+
+func restartRunningCases() []conformanceCase {
+	return []conformanceCase{{
+		// Restarting a run that is still going terminates it (and its
+		// group's child workflow) and starts it over.
+		name: "restart/running-run",
+		yaml: `
+spec:
+  workflowSpec:
+    steps:
+      - {name: a, type: request, properties: {url: "{{.URL}}/count/a"}}
+      - name: grp
+        type: step-group
+        subSteps:
+          - {name: hold, type: suspend}
+`,
+		during: func(t *testing.T, c *caseRun) {
+			c.WaitStep("hold", workflows.StepSuspending, workflows.ReasonSuspend)
+			c.Must("restart", c.Name)
+			c.WaitFor("the restarted run reaches the suspension again", func(st *workflows.Status) bool {
+				return c.Svc.Hits("/count/a") == 2 && findStep(st, "hold").Phase == workflows.StepSuspending
+			})
+			c.Must("resume", c.Name)
+		},
+		want: caseWant{Phase: workflows.RunSucceeded, Steps: map[string]stepWant{"a": stepOK(), "grp": stepOK(), "hold": stepOK()}},
+		check: func(t *testing.T, st *workflows.Status, svc *service) {
+			assertHits(t, svc, map[string]int{"/count/a": 2})
+		},
+	}, {
+		// In DAG mode a group whose sub-step needs an output produced
+		// outside the group starts once that output exists.
+		name: "group/waits-for-outside-input",
+		yaml: `
+spec:
+  mode: {steps: DAG}
+  workflowSpec:
+    steps:
+      - name: grp
+        type: step-group
+        subSteps:
+          - {name: show, type: echo, inputs: [{from: late, parameterKey: value}]}
+      - name: producer
+        type: request
+        properties: {url: "{{.URL}}/sleep?ms=500"}
+        outputs: [{name: late, valueFrom: "\"v\""}]
+`,
+		want: caseWant{Phase: workflows.RunSucceeded, Steps: map[string]stepWant{"grp": stepOK(), "show": stepOK(), "producer": stepOK()}},
+		check: func(t *testing.T, st *workflows.Status, svc *service) {
+			assert.Equal(t, "echo v", findStep(st, "show").Message)
+			assertStartsAfter(t, st, "grp", "producer")
 		},
 	}}
 }

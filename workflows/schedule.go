@@ -72,13 +72,37 @@ func (r *run) ready(lvl *level, i int) bool {
 			return false
 		}
 	}
-	for _, in := range lvl.steps[i].Inputs {
+	for _, in := range inputsFromOutside(lvl.steps[i]) {
 		if _, ok := r.outputs[in.From]; !ok && !r.producersFinished(in.From) {
 			lvl.sts[i].Message = "Pending on Input: " + in.From
 			return false
 		}
 	}
 	return true
+}
+
+// inputsFromOutside are a step's inputs and, for a group, the inputs of its
+// sub-steps that no sibling sub-step produces: the group starts once they
+// exist, as its sub-steps need them.
+func inputsFromOutside(s translator.Step) []translator.Input {
+	if !s.IsGroup() {
+		return s.Inputs
+	}
+	inside := map[string]bool{}
+	for _, sub := range s.SubSteps {
+		for _, o := range sub.Outputs {
+			inside[o.Name] = true
+		}
+	}
+	out := append([]translator.Input(nil), s.Inputs...)
+	for _, sub := range s.SubSteps {
+		for _, in := range sub.Inputs {
+			if !inside[in.From] {
+				out = append(out, in)
+			}
+		}
+	}
+	return out
 }
 
 func (r *run) producersFinished(output string) bool {
