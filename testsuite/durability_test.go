@@ -40,23 +40,7 @@ func TestSurvivesKillOfWorkerAndServer(t *testing.T) {
 	httpSrv := httptest.NewServer(svc)
 	defer httpSrv.Close()
 
-	tmp := t.TempDir()
-	d := &durableStack{
-		t:     t,
-		dir:   tmp,
-		db:    filepath.Join(tmp, "temporal.sqlite"),
-		port:  freePort(t),
-		cli:   shared.cli,
-		procs: map[string]*killableProc{},
-	}
-	d.address = "127.0.0.1:" + strconv.Itoa(d.port)
-	t.Cleanup(d.killAll)
-	t.Cleanup(func() {
-		if t.Failed() {
-			d.dumpLogs()
-		}
-	})
-
+	d := newDurableStack(t)
 	d.startServer()
 	d.startWorker()
 
@@ -113,10 +97,11 @@ spec:
 	t.Logf("%s: wait is waiting (%d polls)", since(began), svc.count("GET /status/42"))
 
 	// 2. Kill -9 the worker and the server while `wait` sleeps on its 1s
-	// durable timer, not while one of its executions runs: a worker killed
-	// in the middle of an activity leaves it to its start-to-close timeout
-	// (10 minutes). The status shows the timer pending when the step's last
-	// execution ended after the service's last poll, less than 700ms ago.
+	// durable timer, not while one of its executions runs (that case, which
+	// waits for the heartbeat timeout, is
+	// TestWorkerKilledMidExecutionRetriesWithoutRepeatingThePost). The
+	// status shows the timer pending when the step's last execution ended
+	// after the service's last poll, less than 700ms ago.
 	d.eventually("wait sleeps on its timer", func(st *workflows.Status) bool {
 		w := stepOf(st, "wait")
 		return w.Reason == workflows.ReasonWait && w.LastExecuteTime != nil &&

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"sort"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -108,11 +107,3 @@ func (r *run) conditionStatus(keep func(name string) bool) map[string]map[string
 	return status
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

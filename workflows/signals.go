@@ -1,6 +1,11 @@
 package workflows
 
-import "go.temporal.io/sdk/workflow"
+import (
+	"maps"
+	"slices"
+
+	"go.temporal.io/sdk/workflow"
+)
 
 // listen applies suspend, resume and terminate signals as they arrive, and
 // passes them on to the groups' child workflows under way. A run also
@@ -47,7 +52,7 @@ func (r *run) listen(ctx workflow.Context) {
 
 // forward passes a signal on to every group child workflow under way.
 func (r *run) forward(ctx workflow.Context, signal string) {
-	for _, name := range sortedKeys(r.children) {
+	for _, name := range slices.Sorted(maps.Keys(r.children)) {
 		child := r.children[name]
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			_ = child.SignalChildWorkflow(ctx, signal, nil).Get(ctx, nil)
