@@ -106,4 +106,3 @@ func (r *run) conditionStatus(keep func(name string) bool) map[string]map[string
 	}
 	return status
 }
-
