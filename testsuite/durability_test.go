@@ -165,6 +165,140 @@ spec:
 	t.Logf("%s: succeeded; requests: %v", since(began), svc.snapshot())
 }
 
+// orderDefinitions is a user definition whose step POSTs an order and only
+// then (its URL needs the POST's status code) GETs the order's state.
+const orderDefinitions = `
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata:
+  name: place-order
+spec:
+  schematic:
+    cue:
+      template: |
+        import "vela/http"
+        parameter: url: string
+        post: http.#HTTPPost & {$params: {url: "\(parameter.url)/orders", request: body: "{\"app\":\"shop\"}"}}
+        get: http.#HTTPGet & {$params: url: "\(parameter.url)/orders/7?after=\(post.$returns.statusCode)"}
+        order: post.$returns.body
+        state: get.$returns.body
+`
+
+// TestWorkerKilledMidExecutionRetriesWithoutRepeatingThePost kills -9 the
+// worker (the server stays up) in the middle of a step's execution: the
+// step's POST is done and its GET, which comes after it, is held open by
+// the service. The execution stops heartbeating, Temporal notices within
+// the heartbeat timeout (10 s) and retries it on the restarted worker. The
+// execution had heartbeated the memo of its POST, so the retry takes the
+// POST's result from there and sends only the GET again.
+func TestWorkerKilledMidExecutionRetriesWithoutRepeatingThePost(t *testing.T) {
+	began := time.Now()
+	svc := newHoldingService()
+	httpSrv := httptest.NewServer(svc)
+	defer httpSrv.Close()
+	defer svc.release() // before Close, which waits for the held handler
+
+	d := newDurableStack(t)
+	d.startServer()
+	d.startWorker()
+
+	run := writeFile(t, "run.yaml", fmt.Sprintf(`
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata:
+  name: durable
+spec:
+  workflowSpec:
+    steps:
+      - name: order
+        type: place-order
+        properties: {url: "%s"}
+        outputs:
+          - {name: order, valueFrom: order}
+          - {name: state, valueFrom: state}
+`, httpSrv.URL))
+	defs := writeFile(t, "defs.yaml", orderDefinitions)
+	out, errOut, code := d.velaflow(30*time.Second, "run", "-f", run, "--definitions", defs)
+	require.Equal(t, 0, code, "run: %s %s", out, errOut)
+
+	// 1. The POST is done and the GET that follows it is held open.
+	select {
+	case <-svc.held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the GET never reached the service; requests: %v", svc.snapshot())
+	}
+	require.EqualValues(t, 1, svc.count("POST /orders"))
+	// The execution heartbeats the POST's memo as soon as the POST is done;
+	// give that heartbeat time to reach the server before the kill.
+	time.Sleep(time.Second)
+	st := d.eventually("the step runs", func(st *workflows.Status) bool {
+		return stepOf(st, "order").Phase == workflows.StepRunning
+	})
+	assert.Equal(t, workflows.RunExecuting, st.Phase)
+
+	// 2. Kill -9 the worker only, while its execution waits on the GET.
+	t.Logf("%s: the GET is held; killing the worker", since(began))
+	d.kill("worker")
+	time.Sleep(time.Second)
+	d.startWorker()
+	svc.release() // the killed worker's connection is gone; later GETs answer at once
+	t.Logf("%s: worker restarted", since(began))
+
+	// 3. After the heartbeat timeout the execution is retried and succeeds.
+	st = d.eventually("the run finished", func(st *workflows.Status) bool { return st.Finished })
+	t.Logf("%s: finished; requests: %v", since(began), svc.snapshot())
+	assert.Equal(t, workflows.RunSucceeded, st.Phase)
+	step := stepOf(st, "order")
+	assert.Equal(t, workflows.StepSucceeded, step.Phase, "%s %s", step.Reason, step.Message)
+	assert.Equal(t, map[string]any{"order": `{"id":"7"}`, "state": "placed"}, step.Outputs)
+	assert.EqualValues(t, 1, svc.count("POST /orders"), "the retry takes the POST's result from the heartbeat instead of sending it again")
+	assert.GreaterOrEqual(t, svc.count("GET /orders/7"), 2, "the retry sends the GET again")
+}
+
+// holdingService is the fake order service: it counts requests per
+// "METHOD /path" and holds the first GET open until release.
+type holdingService struct {
+	durableService
+	held      chan struct{} // closed when the first GET arrives
+	released  chan struct{}
+	firstGet  sync.Once
+	releaseMu sync.Once
+}
+
+func newHoldingService() *holdingService {
+	return &holdingService{held: make(chan struct{}), released: make(chan struct{})}
+}
+
+func (s *holdingService) release() { s.releaseMu.Do(func() { close(s.released) }) }
+
+func (s *holdingService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.ReadAll(r.Body)
+	key := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	if s.hits == nil {
+		s.hits = map[string]int{}
+	}
+	s.hits[key]++
+	s.mu.Unlock()
+	switch key {
+	case "POST /orders":
+		w.Write([]byte(`{"id":"7"}`))
+	case "GET /orders/7":
+		first := false
+		s.firstGet.Do(func() { first = true })
+		if first {
+			close(s.held)
+			select {
+			case <-s.released:
+			case <-r.Context().Done(): // the client is gone
+			}
+		}
+		w.Write([]byte("placed"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
 // durableService is the fake build service of the durability test: it
 // counts requests per "METHOD /path" and remembers when `wait` last polled.
 type durableService struct {
@@ -245,6 +379,29 @@ type durableStack struct {
 	cli     string
 	procs   map[string]*killableProc
 	starts  int
+}
+
+// newDurableStack prepares a stack in the test's temporary folder; the test
+// starts its processes. They are killed, and their logs shown if the test
+// failed, when it ends.
+func newDurableStack(t *testing.T) *durableStack {
+	tmp := t.TempDir()
+	d := &durableStack{
+		t:     t,
+		dir:   tmp,
+		db:    filepath.Join(tmp, "temporal.sqlite"),
+		port:  freePort(t),
+		cli:   shared.cli,
+		procs: map[string]*killableProc{},
+	}
+	d.address = "127.0.0.1:" + strconv.Itoa(d.port)
+	t.Cleanup(d.killAll)
+	t.Cleanup(func() {
+		if t.Failed() {
+			d.dumpLogs()
+		}
+	})
+	return d
 }
 
 type killableProc struct {
