@@ -61,6 +61,8 @@ type StepResult struct {
 	Duration string                     `json:"duration,omitempty"`
 	Outputs  map[string]any             `json:"outputs,omitempty"`
 	Memo     map[string]json.RawMessage `json:"memo,omitempty"`
+	// Logs are the lines the execution logged (#Log).
+	Logs []string `json:"logs,omitempty"`
 }
 
 // Step phases reported by ExecuteStep.
@@ -105,7 +107,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 		}
 		return nil, err
 	}
-	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo}, nil
+	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs}, nil
 }
 
 func (a *Activities) definition(in StepInput) (cuedefs.Definition, error) {

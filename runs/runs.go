@@ -228,3 +228,44 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Summary, error) 
 		}
 	}
 }
+
+// Logs returns what each step logged in its latest execution (#Log), by
+// step name; the sub-steps of a group still running are read from the
+// group's child workflow.
+func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][]string, error) {
+	id := translator.WorkflowID(namespace, name)
+	logs := map[string][]string{}
+	if err := c.queryInto(ctx, id, workflows.QueryLogs, &logs); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("no run %s", id)
+		}
+		return nil, fmt.Errorf("logs of run %s: %w", id, err)
+	}
+	obj, err := c.Status(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range obj.Status.Steps {
+		if len(st.SubSteps) == 0 || st.Phase == workflows.StepPending || st.Phase == workflows.StepSkipped {
+			continue
+		}
+		var sub map[string][]string
+		if err := c.queryInto(ctx, id+"/"+st.Name, workflows.QueryLogs, &sub); err == nil {
+			for k, v := range sub {
+				if _, ok := logs[k]; !ok {
+					logs[k] = v
+				}
+			}
+		}
+	}
+	return logs, nil
+}
+
+func (c *Client) queryInto(ctx context.Context, id, query string, into any) error {
+	v, err := c.Temporal.QueryWorkflow(ctx, id, "", query)
+	if err != nil {
+		return err
+	}
+	return v.Get(into)
+}

@@ -27,6 +27,7 @@ func conformanceCases() []conformanceCase {
 		restartCases(),
 		childGroupCases(),
 		restartRunningCases(),
+		logCases(),
 	} {
 		cases = append(cases, group...)
 	}

@@ -358,3 +358,30 @@ spec:
 		},
 	}}
 }
+
+func logCases() []conformanceCase {
+	return []conformanceCase{{
+		// What steps log (#Log) is what `velaflow logs` prints, for a
+		// step and for a group's sub-step.
+		name: "logs/step-and-sub-step",
+		yaml: `
+spec:
+  workflowSpec:
+    steps:
+      - {name: cache, type: log-from, properties: {line: "calling the cache service", url: "{{.URL}}/log"}}
+      - name: grp
+        type: step-group
+        subSteps:
+          - {name: inner, type: log-from, properties: {line: "inside the group", url: "{{.URL}}/log"}}
+`,
+		during: func(t *testing.T, c *caseRun) {
+			c.WaitFinished()
+			out := c.Must("logs", c.Name, "--step", "cache")
+			assert.Equal(t, "calling the cache service\ntemplate cached\nready in 2 regions\n", out)
+			all := c.Must("logs", c.Name)
+			assert.Contains(t, all, "inner: inside the group")
+			assert.Contains(t, all, "cache: ready in 2 regions")
+		},
+		want: caseWant{Phase: workflows.RunSucceeded, Steps: map[string]stepWant{"cache": stepOK(), "grp": stepOK(), "inner": stepOK()}},
+	}}
+}

@@ -25,6 +25,7 @@ import (
 //	GET  /sleep?ms=N     counted; answers after N ms (N may be 3E+2); maxInFlight tells how
 //	                     many were in progress at once
 //	     /count/{key}    counted; 200 {"key": key, "n": hits so far}
+//	     /log            counted; two lines of text
 //	     /gate/{key}     counted; 500 until Open(key), then 200
 //	     /flaky/{key}    counted; hangs up on the first HangUpFirst(key, n)
 //	                     requests, then 200
@@ -98,6 +99,10 @@ func newService(t *testing.T) *service {
 	mux.HandleFunc("/count/{key}", func(w http.ResponseWriter, r *http.Request) {
 		n := s.count(r)
 		writeJSON(w, map[string]any{"key": r.PathValue("key"), "n": n})
+	})
+	mux.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {
+		s.count(r)
+		fmt.Fprint(w, "template cached\nready in 2 regions\n")
 	})
 	mux.HandleFunc("/gate/{key}", func(w http.ResponseWriter, r *http.Request) {
 		s.count(r)

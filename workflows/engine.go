@@ -18,6 +18,9 @@ const (
 	GroupWorkflowName = "WorkflowRunGroup"
 	// QueryStatus answers the run's Status.
 	QueryStatus = "status"
+	// QueryLogs answers the lines each step logged in its latest execution
+	// (#Log), by step name: map[string][]string.
+	QueryLogs = "logs"
 	// SignalSuspend suspends the run before its next step execution.
 	SignalSuspend = "suspend"
 	// SignalResume resumes a suspended run or a suspended step.
@@ -124,6 +127,8 @@ type GroupResult struct {
 	Outputs map[string]any `json:"outputs,omitempty"`
 	// TimedOut is set when the group's own timeout passed.
 	TimedOut bool `json:"timedOut,omitempty"`
+	// Logs are the sub-steps' logs.
+	Logs map[string][]string `json:"logs,omitempty"`
 }
 
 // GroupStatus is the payload of SignalGroupStatus.

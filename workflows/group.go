@@ -65,6 +65,9 @@ func (r *run) runGroup(ctx workflow.Context, s translator.Step, st *StepStatus) 
 	for k, v := range res.Outputs {
 		r.outputs[k] = v
 	}
+	for k, v := range res.Logs {
+		r.logs[k] = v
+	}
 	r.settleGroup(st, res.TimedOut)
 	r.refresh(ctx)
 }
@@ -156,7 +159,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 		in.State = r.state()
 		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)
 	}
-	res := &GroupResult{Steps: r.snapshotRaw().Steps, Outputs: map[string]any{}, TimedOut: r.timedOut}
+	res := &GroupResult{Steps: r.snapshotRaw().Steps, Outputs: map[string]any{}, TimedOut: r.timedOut, Logs: r.logs}
 	for _, st := range res.Steps {
 		for k, v := range st.Outputs {
 			res.Outputs[k] = v

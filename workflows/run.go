@@ -28,6 +28,8 @@ type run struct {
 	producers map[string][]*StepStatus
 	outputs   map[string]any
 	loops     map[string]*stepLoop
+	// logs are what each step logged in its latest execution that logged.
+	logs map[string][]string
 	// others are the statuses of steps outside this group (groups only).
 	others map[string]map[string]any
 	// deadline is the group's timeout (groups only).
@@ -82,6 +84,7 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		producers: map[string][]*StepStatus{},
 		outputs:   map[string]any{},
 		loops:     map[string]*stepLoop{},
+		logs:      map[string][]string{},
 		children:  map[string]workflow.ChildWorkflowFuture{},
 	}
 	r.stepCtx, r.cancelStep = workflow.WithCancel(ctx)
@@ -95,6 +98,9 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		}
 		for k, v := range state.Loops {
 			r.loops[k] = v
+		}
+		for k, v := range state.Logs {
+			r.logs[k] = v
 		}
 	} else {
 		r.status = &Status{
@@ -129,6 +135,9 @@ func (r *run) start(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (*Status, error) { return r.snapshot(), nil }); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryLogs, func() (map[string][]string, error) { return r.logs, nil }); err != nil {
+		return err
+	}
 	r.listen(ctx)
 	r.refresh(ctx)
 	return nil
@@ -159,6 +168,7 @@ func (r *run) state() *State {
 		Status:    *r.snapshotRaw(),
 		Outputs:   r.outputs,
 		Loops:     r.loops,
+		Logs:      r.logs,
 		Suspended: r.suspended,
 		ResumeGen: r.resumeGen,
 	}

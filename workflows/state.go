@@ -12,6 +12,7 @@ type State struct {
 	Status  Status               `json:"status"`
 	Outputs map[string]any       `json:"outputs,omitempty"`
 	Loops   map[string]*stepLoop `json:"loops,omitempty"`
+	Logs    map[string][]string  `json:"logs,omitempty"`
 	// Suspended and ResumeGen are the run-level suspension.
 	Suspended bool `json:"suspended,omitempty"`
 	ResumeGen int  `json:"resumeGen,omitempty"`

@@ -102,6 +102,9 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 			return
 		}
 		r.remember(lp, res.Memo)
+		if len(res.Logs) > 0 {
+			r.logs[s.Name] = res.Logs
+		}
 		st.Message = res.Message
 		switch res.Phase {
 		case activities.PhaseSucceeded:

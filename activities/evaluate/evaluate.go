@@ -58,6 +58,8 @@ type Result struct {
 	// Memo holds results of once-only operations completed in this
 	// execution, to hand back to the next one.
 	Memo map[string]json.RawMessage
+	// Logs are the lines the template logged (#Log).
+	Logs []string
 }
 
 // Failure reasons, as KubeVela names them.
@@ -112,7 +114,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	o := r.outcome
-	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo}
+	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo, Logs: o.Logs}
 	switch {
 	case o.Fail:
 		msg := o.Message

@@ -199,3 +199,22 @@ out: parameter.count * 2
 	require.NoError(t, err)
 	assert.EqualValues(t, 6, res.Outputs["out"])
 }
+
+func TestLogLinesFromDataAndSource(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("warming shanghai\nwarming us-west\n"))
+	}))
+	defer srv.Close()
+	res, err := Run(context.Background(), Request{Definition: def(`
+import ("vela/util", "vela/op")
+parameter: url: string
+a: util.#Log & {$params: data: "first line"}
+b: util.#Log & {$params: source: url: parameter.url}
+c: op.#Log & {data: {k: 1}}
+s: util.#ConvertString & {$params: bt: 'bytes here'}
+out: s.$returns.str
+`), Parameter: map[string]any{"url": srv.URL}, Outputs: []translator.Output{{Name: "out", ValueFrom: "out"}}})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"first line", "warming shanghai", "warming us-west", `{"k":1}`}, res.Logs)
+	assert.Equal(t, "bytes here", res.Outputs["out"])
+}

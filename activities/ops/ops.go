@@ -64,6 +64,9 @@ type Outcome struct {
 	Fail     bool
 	Break    bool
 	Message  string
+	// Logs are the lines #Log wrote, in order.
+	Logs     []string
+	logBytes int
 }
 
 // Stopped tells whether an operation ended the step's execution: later
@@ -97,4 +100,5 @@ func Lookup(provider, do string) (Op, bool) {
 func init() {
 	register(builtinOps()...)
 	register(httpOps()...)
+	register(utilOps()...)
 }

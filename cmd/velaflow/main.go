@@ -71,6 +71,7 @@ func newRoot() *cobra.Command {
 		newSignalCmd(g, "resume", "Resume a suspended run or step"),
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),
 		newRestartCmd(g),
+		newLogsCmd(g),
 		newTranslateCmd(), newDefCmd(),
 	)
 	return root
