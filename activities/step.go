@@ -9,6 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/velaflow/velaflow/activities/evaluate"
+	"github.com/velaflow/velaflow/activities/kube"
+	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/translator"
 )
@@ -28,12 +30,18 @@ const (
 	ReasonAction    = evaluate.ReasonAction
 	ReasonOutput    = evaluate.ReasonOutput
 	ReasonInput     = "Input"
+	// ReasonExecuteFinal is a provider error retrying cannot cure (an
+	// unknown cluster, a forbidden request); the step's reason is Execute.
+	ReasonExecuteFinal = "ExecuteFinal"
 )
 
 // Activities carries what the worker knows: the definitions it can fall
 // back to when a plan does not pin one (plans from plain Temporal clients).
 type Activities struct {
 	Definitions map[string]cuedefs.Definition
+	// Registry holds the Kubernetes clusters the worker reaches; nil for
+	// none.
+	Registry *kube.Registry
 }
 
 // StepInput is one execution of one step.
@@ -63,6 +71,8 @@ type StepResult struct {
 	Memo     map[string]json.RawMessage `json:"memo,omitempty"`
 	// Logs are the lines the execution logged (#Log).
 	Logs []string `json:"logs,omitempty"`
+	// Reads are the Kubernetes objects the execution read.
+	Reads []ops.ObjectRef `json:"reads,omitempty"`
 }
 
 // Step phases reported by ExecuteStep.
@@ -92,6 +102,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 		Memo:       hb.memo,
 		Resumed:    in.Resumed,
 		OnOnce:     hb.record,
+		Env:        a.env(in),
 	})
 	if err != nil {
 		var e *evaluate.Error
@@ -103,11 +114,15 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 			if len(e.Memo) > 0 {
 				details = append(details, e.Memo)
 			}
-			return nil, temporal.NewNonRetryableApplicationError(e.Error(), e.Reason, nil, details...)
+			typ := e.Reason
+			if typ == ReasonExecute && !e.Retryable {
+				typ = ReasonExecuteFinal
+			}
+			return nil, temporal.NewNonRetryableApplicationError(e.Error(), typ, nil, details...)
 		}
 		return nil, err
 	}
-	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs}, nil
+	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads}, nil
 }
 
 func (a *Activities) definition(in StepInput) (cuedefs.Definition, error) {
@@ -189,4 +204,12 @@ func deepCopy(m map[string]any) map[string]any {
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return out
+}
+
+func (a *Activities) env(in StepInput) *ops.Env {
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}}
+	if a.Registry != nil {
+		env.Clusters = a.Registry
+	}
+	return env
 }

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/workflows"
 )
@@ -23,6 +24,8 @@ type Options struct {
 	Engine    workflows.Config
 	// Definitions serve plans that do not pin a step type's template.
 	Definitions map[string]cuedefs.Definition
+	// Clusters are the Kubernetes clusters steps may use; nil for none.
+	Clusters *kube.Registry
 }
 
 // New registers velaflow's workflow and activities on a new worker.
@@ -45,7 +48,9 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	eng := &workflows.Engine{Config: opts.Engine}
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
-	acts := &activities.Activities{Definitions: opts.Definitions}
+	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
+	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters}
+	w.RegisterActivityWithOptions(acts.ListClusters, activity.RegisterOptions{Name: activities.ListClustersName})
 	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})
 	return w

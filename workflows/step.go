@@ -242,6 +242,8 @@ func (r *run) stepFailed(st *StepStatus, err error) {
 		switch app.Type() {
 		case activities.ReasonRendering, activities.ReasonAction, activities.ReasonInput, activities.ReasonOutput:
 			st.Reason = app.Type()
+		case activities.ReasonExecuteFinal: // retrying cannot cure it
+			st.Reason = ReasonExecute
 		default: // a provider error, retried until the limit
 			st.Reason = ReasonFailedAfterRetries
 		}

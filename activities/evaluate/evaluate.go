@@ -33,6 +33,8 @@ type Request struct {
 	Memo map[string]json.RawMessage
 	// Resumed is true when the step's suspension has ended.
 	Resumed bool
+	// Env is the run and the clusters the operations may use.
+	Env *ops.Env
 	// OnOnce, when set, is called with the memo so far each time a
 	// once-only operation completes, so the caller can save it before the
 	// execution ends.
@@ -60,6 +62,9 @@ type Result struct {
 	Memo map[string]json.RawMessage
 	// Logs are the lines the template logged (#Log).
 	Logs []string
+	// Reads are the Kubernetes objects the execution read; a waiting step
+	// wakes when one changes.
+	Reads []ops.ObjectRef
 }
 
 // Failure reasons, as KubeVela names them.
@@ -114,7 +119,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	o := r.outcome
-	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo, Logs: o.Logs}
+	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo, Logs: o.Logs, Reads: o.Reads}
 	switch {
 	case o.Fail:
 		msg := o.Message
@@ -212,11 +217,15 @@ func (r *runner) run(op ops.Op, t *flow.Task) error {
 			return r.fill(t, op, cuedefs.Numbers(res), newStyle)
 		}
 	}
-	res, err := op.Run(t.Context(), &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed})
+	res, err := op.Run(t.Context(), &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed, Env: r.req.Env})
 	if err != nil {
 		var rerr ops.RenderingError
 		if errors.As(err, &rerr) {
 			return r.fail(final(ReasonRendering, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
+		}
+		var ferr ops.FinalError
+		if errors.As(err, &ferr) {
+			return r.fail(final(ReasonExecute, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
 		}
 		return r.fail(&Error{Reason: ReasonExecute, Retryable: true, Err: fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)})
 	}

@@ -37,7 +37,37 @@ type Call struct {
 	Outcome *Outcome
 	// Resumed is true when the step runs again after its suspension ended.
 	Resumed bool
+	// Env is the run and the clusters; nil when the worker has none.
+	Env *Env
 }
+
+// Watch notes that the execution read obj: if the step waits, a change of
+// obj wakes it.
+func (c *Call) Watch(cluster string, obj map[string]any) {
+	md, _ := obj["metadata"].(map[string]any)
+	ref := ObjectRef{Cluster: cluster}
+	ref.APIVersion, _ = obj["apiVersion"].(string)
+	ref.Kind, _ = obj["kind"].(string)
+	ref.Namespace, _ = md["namespace"].(string)
+	ref.Name, _ = md["name"].(string)
+	c.Outcome.update(func(o *Outcome) { o.Reads = append(o.Reads, ref) })
+}
+
+// ObjectRef names a Kubernetes object in a cluster.
+type ObjectRef struct {
+	Cluster    string `json:"cluster,omitempty"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// FinalError is a provider error retrying cannot cure (an unknown cluster,
+// a forbidden request): the step fails at once.
+type FinalError struct{ Err error }
+
+func (e FinalError) Error() string { return e.Err.Error() }
+func (e FinalError) Unwrap() error { return e.Err }
 
 // Decode reads the arguments into a Go value.
 func (c *Call) Decode(into any) error {
@@ -65,7 +95,9 @@ type Outcome struct {
 	Break    bool
 	Message  string
 	// Logs are the lines #Log wrote, in order.
-	Logs     []string
+	Logs []string
+	// Reads are the Kubernetes objects the execution read.
+	Reads    []ObjectRef
 	logBytes int
 }
 
@@ -101,4 +133,5 @@ func init() {
 	register(builtinOps()...)
 	register(httpOps()...)
 	register(utilOps()...)
+	register(kubeOps()...)
 }

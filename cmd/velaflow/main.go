@@ -72,6 +72,7 @@ func newRoot() *cobra.Command {
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),
 		newRestartCmd(g),
 		newLogsCmd(g),
+		newClusterCmd(g),
 		newTranslateCmd(), newDefCmd(),
 	)
 	return root

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/worker"
 	"github.com/velaflow/velaflow/workflows"
@@ -19,6 +20,7 @@ import (
 type workerFlags struct {
 	defs   []string
 	engine workflows.Config
+	kube   kube.Options
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -26,6 +28,9 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.defs, "definitions", nil, "folder or file of definitions for plans that do not pin them; repeatable")
 	cmd.Flags().Int32Var(&f.engine.MaxStepErrorRetries, "max-step-error-retry-times", f.engine.MaxStepErrorRetries, "executions of a failing step before FailedAfterRetries")
 	cmd.Flags().DurationVar(&f.engine.WaitBackoffMax, "wait-backoff-max", f.engine.WaitBackoffMax, "longest durable wait between executions of a waiting step")
+	cmd.Flags().StringVar(&f.kube.Kubeconfig, "kubeconfig", "", "kubeconfig of the default cluster (default: $KUBECONFIG, then in-cluster)")
+	cmd.Flags().StringVar(&f.kube.ClustersFile, "clusters", "", "YAML file naming more clusters: clusters: [{name, kubeconfig, context}]")
+	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
 
 func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker, error) {
@@ -33,7 +38,11 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs})
+	reg, err := kube.NewRegistry(f.kube)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}

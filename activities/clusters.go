@@ -1,0 +1,53 @@
+package activities
+
+import (
+	"context"
+	"time"
+)
+
+// ListClustersName is the activity `velaflow cluster list` runs on a worker.
+const ListClustersName = "ListClusters"
+
+// ClusterInfo is one cluster as a worker sees it.
+type ClusterInfo struct {
+	Name    string `json:"name"`
+	Server  string `json:"server,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Error says why the cluster cannot be reached.
+	Error string `json:"error,omitempty"`
+}
+
+// ListClusters reports every cluster the worker knows and whether it
+// answers.
+func (a *Activities) ListClusters(ctx context.Context) ([]ClusterInfo, error) {
+	if a.Registry == nil {
+		return nil, nil
+	}
+	var out []ClusterInfo
+	for _, name := range a.Registry.Names(ctx) {
+		info := ClusterInfo{Name: name}
+		c, err := a.Registry.Get(ctx, name)
+		if err != nil {
+			info.Error = err.Error()
+			out = append(out, info)
+			continue
+		}
+		info.Server = c.Config.Host
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			v, err := c.Version()
+			info.Version = v
+			if err != nil {
+				info.Error = err.Error()
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			info.Error = "no answer within 10s"
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/velaflow/velaflow/activities/kube"
+)
+
+// Clusters resolves a step's cluster name.
+type Clusters interface {
+	Get(ctx context.Context, name string) (*kube.Cluster, error)
+}
+
+// Env is what operations may use besides their arguments: the run they
+// work for and the clusters the worker reaches.
+type Env struct {
+	Run      kube.Run
+	Clusters Clusters
+}
+
+// kubeOps read and write Kubernetes objects.
+func kubeOps() []Op {
+	return []Op{
+		{Provider: "kube", Do: "apply", Run: kubeApply},
+		{Provider: "kube", Do: "apply-in-parallel", Run: kubeApplyInParallel},
+		{Provider: "kube", Do: "patch", Run: kubePatch},
+		{Provider: "kube", Do: "read", Run: kubeRead},
+		{Provider: "kube", Do: "list", Run: kubeList},
+		{Provider: "kube", Do: "delete", Run: kubeDelete},
+	}
+}
+
+// cluster resolves the call's cluster.
+func (c *Call) cluster(ctx context.Context, name string) (*kube.Cluster, error) {
+	if c.Env == nil || c.Env.Clusters == nil {
+		return nil, FinalError{fmt.Errorf("this worker has no Kubernetes access: start it with --kubeconfig or --clusters")}
+	}
+	cl, err := c.Env.Clusters.Get(ctx, name)
+	return cl, kubeErr(err)
+}
+
+func (c *Call) run() kube.Run {
+	if c.Env == nil {
+		return kube.Run{}
+	}
+	return c.Env.Run
+}
+
+// kubeErr makes the errors retrying cannot cure final.
+func kubeErr(err error) error {
+	if err != nil && kube.IsFinal(err) {
+		return FinalError{err}
+	}
+	return err
+}
+
+func kubeApply(ctx context.Context, c *Call) (any, error) {
+	var args struct {
+		Cluster string         `json:"cluster"`
+		Value   map[string]any `json:"value"`
+		Patch   map[string]any `json:"patch"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	cl, err := c.cluster(ctx, args.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	out, err := cl.Apply(ctx, c.run(), args.Value, args.Patch)
+	if err != nil {
+		return nil, kubeErr(err)
+	}
+	return map[string]any{"value": out}, nil
+}
+
+func kubeApplyInParallel(ctx context.Context, c *Call) (any, error) {
+	var args struct {
+		Cluster string           `json:"cluster"`
+		Value   []map[string]any `json:"value"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	cl, err := c.cluster(ctx, args.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(args.Value))
+	errs := make([]error, len(args.Value))
+	var wg sync.WaitGroup
+	for i, obj := range args.Value {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = cl.Apply(ctx, c.run(), obj, nil)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, kubeErr(err)
+		}
+	}
+	return map[string]any{"value": out}, nil
+}
+
+func kubePatch(ctx context.Context, c *Call) (any, error) {
+	var args struct {
+		Cluster string         `json:"cluster"`
+		Value   map[string]any `json:"value"`
+		Patch   map[string]any `json:"patch"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	cl, err := c.cluster(ctx, args.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	out, err := cl.Patch(ctx, args.Value, args.Patch)
+	if err != nil {
+		return nil, kubeErr(err)
+	}
+	return map[string]any{"value": out}, nil
+}
+
+func kubeRead(ctx context.Context, c *Call) (any, error) {
+	var args struct {
+		Cluster string         `json:"cluster"`
+		Value   map[string]any `json:"value"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	cl, err := c.cluster(ctx, args.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	out, found, err := cl.Read(ctx, args.Value)
+	if err != nil {
+		return nil, kubeErr(err)
+	}
+	c.Watch(args.Cluster, args.Value)
+	if !found {
+		return map[string]any{"value": args.Value, "err": fmt.Sprintf("%s %s not found in cluster %s", kindOf(args.Value), nameOf(args.Value), cl.Name)}, nil
+	}
+	return map[string]any{"value": out}, nil
+}
+
+func kubeList(ctx context.Context, c *Call) (any, error) {
+	var args struct {
+		Cluster  string `json:"cluster"`
+		Resource struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		} `json:"resource"`
+		Filter kube.Filter `json:"filter"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	cl, err := c.cluster(ctx, args.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cl.List(ctx, args.Resource.APIVersion, args.Resource.Kind, args.Filter)
+	if err != nil {
+		return nil, kubeErr(err)
+	}
+	return map[string]any{"list": list}, nil
+}
+
+func kubeDelete(ctx context.Context, c *Call) (any, error) {
+	var args struct {
+		Cluster string         `json:"cluster"`
+		Value   map[string]any `json:"value"`
+		Filter  *kube.Filter   `json:"filter"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	cl, err := c.cluster(ctx, args.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Delete(ctx, args.Value, args.Filter); err != nil {
+		return nil, kubeErr(err)
+	}
+	return map[string]any{}, nil
+}
+
+func kindOf(obj map[string]any) string {
+	k, _ := obj["kind"].(string)
+	return k
+}
+
+func nameOf(obj map[string]any) string {
+	md, _ := obj["metadata"].(map[string]any)
+	n, _ := md["name"].(string)
+	if ns, _ := md["namespace"].(string); ns != "" {
+		return ns + "/" + n
+	}
+	return n
+}

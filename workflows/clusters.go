@@ -1,0 +1,22 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/velaflow/velaflow/activities"
+)
+
+// ListClustersName is a short workflow asking a worker which Kubernetes
+// clusters it reaches (`velaflow cluster list`).
+const ListClustersName = "ListClusters"
+
+// ListClusters runs the ListClusters activity once on a worker of the
+// task queue.
+func ListClusters(ctx workflow.Context) ([]activities.ClusterInfo, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	var out []activities.ClusterInfo
+	err := workflow.ExecuteActivity(ctx, activities.ListClustersName).Get(ctx, &out)
+	return out, err
+}
