@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/velaflow/velaflow/activities/evaluate"
@@ -42,6 +43,9 @@ type Activities struct {
 	// Registry holds the Kubernetes clusters the worker reaches; nil for
 	// none.
 	Registry *kube.Registry
+	// Watcher wakes a waiting step when an object it read changes; nil
+	// leaves waiting to the durable backoff alone.
+	Watcher *kube.Watcher
 }
 
 // StepInput is one execution of one step.
@@ -121,6 +125,13 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 			return nil, temporal.NewNonRetryableApplicationError(e.Error(), typ, nil, details...)
 		}
 		return nil, err
+	}
+	if res.Phase == evaluate.Waiting && len(res.Reads) > 0 && a.Watcher != nil && activity.IsActivity(ctx) {
+		refs := make([]kube.Ref, len(res.Reads))
+		for i, r := range res.Reads {
+			refs[i] = kube.Ref{Cluster: r.Cluster, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
+		}
+		a.Watcher.Watch(activity.GetInfo(ctx).WorkflowExecution.ID, in.Step.Name, refs)
 	}
 	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads}, nil
 }

@@ -4,6 +4,8 @@
 package worker
 
 import (
+	"context"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -26,6 +28,9 @@ type Options struct {
 	Definitions map[string]cuedefs.Definition
 	// Clusters are the Kubernetes clusters steps may use; nil for none.
 	Clusters *kube.Registry
+	// NoWatch leaves waiting steps to their backoff timer alone: no watch
+	// wakes them when an object they read changes.
+	NoWatch bool
 }
 
 // New registers velaflow's workflow and activities on a new worker.
@@ -50,6 +55,11 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
 	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters}
+	if opts.Clusters != nil && !opts.NoWatch {
+		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {
+			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)
+		}}
+	}
 	w.RegisterActivityWithOptions(acts.ListClusters, activity.RegisterOptions{Name: activities.ListClustersName})
 	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})

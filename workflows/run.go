@@ -36,6 +36,9 @@ type run struct {
 	deadline *time.Time
 	timedOut bool
 
+	// woken holds the waiting steps a wake signal asked to execute now.
+	woken map[string]bool
+
 	suspended  bool // suspended by the suspend signal
 	resumeGen  int  // bumped by every resume signal
 	terminated bool
@@ -85,6 +88,7 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		outputs:   map[string]any{},
 		loops:     map[string]*stepLoop{},
 		logs:      map[string][]string{},
+		woken:     map[string]bool{},
 		children:  map[string]workflow.ChildWorkflowFuture{},
 	}
 	r.stepCtx, r.cancelStep = workflow.WithCancel(ctx)

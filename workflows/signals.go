@@ -15,6 +15,7 @@ func (r *run) listen(ctx workflow.Context) {
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
 	terminate := workflow.GetSignalChannel(ctx, SignalTerminate)
 	groups := workflow.GetSignalChannel(ctx, SignalGroupStatus)
+	wake := workflow.GetSignalChannel(ctx, SignalWake)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -35,6 +36,11 @@ func (r *run) listen(ctx workflow.Context) {
 				r.terminated = true
 				r.cancelStep()
 				forward = SignalTerminate
+			})
+			sel.AddReceive(wake, func(c workflow.ReceiveChannel, _ bool) {
+				var step string
+				c.Receive(ctx, &step)
+				r.woken[step] = true
 			})
 			sel.AddReceive(groups, func(c workflow.ReceiveChannel, _ bool) {
 				var gs GroupStatus
@@ -63,7 +69,7 @@ func (r *run) forward(ctx workflow.Context, signal string) {
 // signalsPending tells whether signals wait to be handled; the run does not
 // continue as new over them.
 func (r *run) signalsPending(ctx workflow.Context) bool {
-	for _, name := range []string{SignalSuspend, SignalResume, SignalTerminate, SignalGroupStatus} {
+	for _, name := range []string{SignalSuspend, SignalResume, SignalTerminate, SignalGroupStatus, SignalWake} {
 		if workflow.GetSignalChannel(ctx, name).Len() > 0 {
 			return true
 		}

@@ -120,7 +120,10 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 		case activities.PhaseWait:
 			st.Phase, st.Reason = StepRunning, ReasonWait
 			r.refresh(ctx)
-			_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, interrupted)
+			// A wake signal (an object the step read changed) cuts the
+			// backoff short.
+			_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, func() bool { return interrupted() || r.woken[s.Name] })
+			delete(r.woken, s.Name)
 			lp.Backoff = min(2*lp.Backoff, r.cfg.WaitBackoffMax)
 		case activities.PhaseSuspend:
 			lp.Suspended, lp.SuspendGen, lp.SuspendUntil = true, r.resumeGen, nil

@@ -143,7 +143,11 @@ func kubeRead(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, kubeErr(err)
 	}
-	c.Watch(args.Cluster, args.Value)
+	if found {
+		c.Watch(args.Cluster, out)
+	} else {
+		c.Watch(args.Cluster, args.Value)
+	}
 	if !found {
 		return map[string]any{"value": args.Value, "err": fmt.Sprintf("%s %s not found in cluster %s", kindOf(args.Value), nameOf(args.Value), cl.Name)}, nil
 	}

@@ -50,6 +50,7 @@ func (c *Call) Watch(cluster string, obj map[string]any) {
 	ref.Kind, _ = obj["kind"].(string)
 	ref.Namespace, _ = md["namespace"].(string)
 	ref.Name, _ = md["name"].(string)
+	ref.ResourceVersion, _ = md["resourceVersion"].(string)
 	c.Outcome.update(func(o *Outcome) { o.Reads = append(o.Reads, ref) })
 }
 
@@ -60,6 +61,8 @@ type ObjectRef struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
+	// ResourceVersion is the version read ("" when it did not exist).
+	ResourceVersion string `json:"resourceVersion,omitempty"`
 }
 
 // FinalError is a provider error retrying cannot cure (an unknown cluster,

@@ -1,0 +1,119 @@
+package kube
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+)
+
+// Ref names an object a waiting step read, at the version it read.
+type Ref struct {
+	Cluster, APIVersion, Kind, Namespace, Name, ResourceVersion string
+}
+
+// Watcher wakes waiting steps: after an execution that read objects ends
+// in a wait, it watches those objects and calls Wake as soon as one
+// changes, so the step is executed again at once instead of at the end
+// of its backoff. The durable timer stays the fallback: a watch that
+// fails or a worker that dies only makes the wake-up late.
+type Watcher struct {
+	Registry *Registry
+	// Wake tells the workflow (by ID) that the step's objects changed.
+	Wake func(ctx context.Context, workflowID, step string) error
+	// MaxWatch bounds one registration; the step's next execution
+	// registers again.
+	MaxWatch time.Duration
+
+	mu     sync.Mutex
+	active map[string]context.CancelFunc
+}
+
+// Watch registers the step's reads, replacing its earlier registration.
+func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
+	if w == nil || len(refs) == 0 {
+		return
+	}
+	key := workflowID + "\x00" + step
+	maxWatch := w.MaxWatch
+	if maxWatch == 0 {
+		maxWatch = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), maxWatch)
+	w.mu.Lock()
+	if w.active == nil {
+		w.active = map[string]context.CancelFunc{}
+	}
+	if old, ok := w.active[key]; ok {
+		old()
+	}
+	w.active[key] = cancel
+	w.mu.Unlock()
+
+	var once sync.Once
+	fire := func() {
+		once.Do(func() {
+			_ = w.Wake(context.Background(), workflowID, step)
+			w.mu.Lock()
+			if w.active[key] != nil {
+				delete(w.active, key)
+			}
+			w.mu.Unlock()
+			cancel()
+		})
+	}
+	for _, ref := range refs {
+		go w.watchOne(ctx, ref, fire)
+	}
+}
+
+// Stop ends every registration.
+func (w *Watcher) Stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, cancel := range w.active {
+		cancel()
+		delete(w.active, k)
+	}
+}
+
+func (w *Watcher) watchOne(ctx context.Context, ref Ref, fire func()) {
+	c, err := w.Registry.Get(ctx, ref.Cluster)
+	if err != nil {
+		return
+	}
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(ref.APIVersion)
+	u.SetKind(ref.Kind)
+	u.SetNamespace(ref.Namespace)
+	ri, err := c.client(u)
+	if err != nil {
+		return
+	}
+	wi, err := ri.Watch(ctx, metav1.ListOptions{
+		FieldSelector:   fields.OneTermEqualSelector("metadata.name", ref.Name).String(),
+		ResourceVersion: ref.ResourceVersion,
+	})
+	if err != nil {
+		return
+	}
+	defer wi.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-wi.ResultChan():
+			if !ok {
+				return
+			}
+			if obj, ok := ev.Object.(*unstructured.Unstructured); ok && obj.GetResourceVersion() == ref.ResourceVersion {
+				continue // the version the step already saw
+			}
+			fire()
+			return
+		}
+	}
+}
