@@ -73,20 +73,27 @@ func startStack() (*stack, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the Temporal dev server: %w", err)
 	}
-	cfg := workflows.DefaultConfig()
-	cfg.WaitBackoffInitial, cfg.WaitBackoffMax = 200*time.Millisecond, time.Second
-	cfg.RetryInitial, cfg.RetryMax, cfg.MaxStepErrorRetries = 100*time.Millisecond, 200*time.Millisecond, 3
-	w := worker.New(srv.Client(), worker.Options{Engine: cfg})
+	w := worker.New(srv.Client(), worker.Options{Engine: harnessEngine()})
 	if err := w.Start(); err != nil {
 		srv.Stop()
 		return nil, nil, err
 	}
 	s := &stack{server: srv, client: srv.Client(), cli: cli, address: srv.FrontendHostPort()}
 	return s, func() {
+		stopBed()
 		w.Stop()
 		srv.Stop()
 		os.RemoveAll(tmp)
 	}, nil
+}
+
+// harnessEngine is the engine of the test workers: short backoffs, and 3
+// executions before FailedAfterRetries, so tests stay fast.
+func harnessEngine() workflows.Config {
+	cfg := workflows.DefaultConfig()
+	cfg.WaitBackoffInitial, cfg.WaitBackoffMax = 200*time.Millisecond, time.Second
+	cfg.RetryInitial, cfg.RetryMax, cfg.MaxStepErrorRetries = 100*time.Millisecond, 200*time.Millisecond, 3
+	return cfg
 }
 
 func repoRoot() (string, error) {
