@@ -43,7 +43,7 @@ var (
 )
 
 // theKubeBed starts the test bed the first time a test needs it.
-func theKubeBed(t *testing.T) *kubeBed {
+func theKubeBed(t testing.TB) *kubeBed {
 	t.Helper()
 	bedOnce.Do(func() { bed, bedErr = startKubeBed() })
 	require.NoError(t, bedErr, "start the Kubernetes test bed")
