@@ -5,7 +5,7 @@ GO               ?= go
 BIN              := $(CURDIR)/bin
 TEMPORAL_VERSION := v1.5.1
 
-.PHONY: all build temporal kube run test unit e2e vet clean
+.PHONY: all build temporal kube run test bench unit e2e vet clean
 
 all: build
 
@@ -53,6 +53,11 @@ run: build
 
 test: temporal kube vet
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Benchmarks, each against a baseline measured in the same run: the watch
+# wake-up of a waiting step against its backoff timer alone (timer/watch).
+bench: temporal kube
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./testsuite
 
 vet:
 	$(GO) vet ./...
