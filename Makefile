@@ -63,4 +63,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) velaflow-dev.db
+	rm -rf $(BIN) velaflow-dev.db .velaflow-dev
