@@ -98,13 +98,21 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
-	v = v.FillPath(cue.ParsePath("parameter"), cuedefs.Numbers(orEmpty(req.Parameter)))
-	v = v.FillPath(cue.ParsePath("context"), cuedefs.Numbers(orEmpty(req.Context)))
+	for _, f := range []struct {
+		path string
+		data map[string]any
+	}{{"parameter", req.Parameter}, {"context", req.Context}} {
+		fv, err := fromJSON(cctx, orEmpty(f.data))
+		if err != nil {
+			return nil, final(ReasonRendering, fmt.Errorf("%s: %w", f.path, err))
+		}
+		v = v.FillPath(cue.ParsePath(f.path), fv)
+	}
 	if err := v.Validate(); err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q with the step's parameters: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
 
-	r := &runner{req: req, outcome: &ops.Outcome{}, memo: map[string]json.RawMessage{}}
+	r := &runner{req: req, cctx: cctx, outcome: &ops.Outcome{}, memo: map[string]json.RawMessage{}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.cancel = cancel
@@ -158,6 +166,7 @@ func orEmpty(m map[string]any) map[string]any {
 // runner turns template values with a #do field into flow tasks.
 type runner struct {
 	req     Request
+	cctx    *cue.Context
 	outcome *ops.Outcome
 	cancel  context.CancelFunc
 
@@ -246,14 +255,15 @@ func (r *runner) run(op ops.Op, t *flow.Task) error {
 }
 
 func (r *runner) fill(t *flow.Task, op ops.Op, res any, newStyle bool) error {
-	var err error
 	switch {
 	case newStyle:
-		err = t.Fill(map[string]any{"$returns": res})
+		res = map[string]any{"$returns": res}
 	case op.LegacyResult != "":
-		err = t.Fill(map[string]any{op.LegacyResult: res})
-	default:
-		err = t.Fill(res)
+		res = map[string]any{op.LegacyResult: res}
+	}
+	v, err := fromJSON(r.cctx, res)
+	if err == nil {
+		err = t.Fill(v)
 	}
 	if err != nil {
 		return r.fail(final(ReasonRendering, fmt.Errorf("%s: filling the result: %w", t.Path(), err)))
@@ -337,4 +347,17 @@ func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// fromJSON turns decoded data into a CUE value through its JSON text, as
+// CUE reads JSON: whole numbers are ints, and nested lists of open structs
+// keep their fields (filling such Go values directly loses them in
+// comprehensions, cuelang.org/go v0.17.1).
+func fromJSON(cctx *cue.Context, data any) (cue.Value, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return cue.Value{}, err
+	}
+	v := cctx.CompileBytes(b)
+	return v, v.Err()
 }

@@ -218,3 +218,32 @@ out: s.$returns.str
 	assert.ElementsMatch(t, []string{"first line", "warming shanghai", "warming us-west", `{"k":1}`}, res.Logs)
 	assert.Equal(t, "bytes here", res.Outputs["out"])
 }
+
+// Lists inside values filled from Go (parameters, operation results) keep
+// their elements when a comprehension iterates them.
+func TestComprehensionsOverFilledLists(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("X-Region", "shanghai")
+		w.Header().Add("X-Region", "us-west")
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	res, err := Run(context.Background(), Request{Definition: def(`
+import "vela/http"
+parameter: {url: string, items: [...{name: string}], raw: {...}}
+rawItems: [for o in parameter.raw.items {o}]
+names: [for i in parameter.items {i.name}]
+whole: [for i in parameter.items {i}]
+get: http.#HTTPGet & {$params: url: parameter.url}
+regions: [for r in get.$returns.header["X-Region"] {r}]
+first: [if len(parameter.items) > 0 {parameter.items[0].name}, "none"][0]
+`), Parameter: map[string]any{"url": srv.URL, "items": []any{map[string]any{"name": "a"}, map[string]any{"name": "b"}},
+			"raw": map[string]any{"items": []any{map[string]any{"k": "v", "n": map[string]any{"deep": 1}}}}},
+		Outputs: []translator.Output{{Name: "names", ValueFrom: "names"}, {Name: "regions", ValueFrom: "regions"}, {Name: "first", ValueFrom: "first"}, {Name: "whole", ValueFrom: "whole"}, {Name: "rawItems", ValueFrom: "rawItems"}}})
+	require.NoError(t, err)
+	assert.Equal(t, []any{"a", "b"}, res.Outputs["names"])
+	assert.Equal(t, []any{"shanghai", "us-west"}, res.Outputs["regions"])
+	assert.Equal(t, "a", res.Outputs["first"])
+	assert.Equal(t, []any{map[string]any{"name": "a"}, map[string]any{"name": "b"}}, res.Outputs["whole"])
+	assert.Equal(t, []any{map[string]any{"k": "v", "n": map[string]any{"deep": int64(1)}}}, res.Outputs["rawItems"])
+}

@@ -220,15 +220,21 @@ func (c *Cluster) List(ctx context.Context, apiVersion, kind string, f Filter) (
 }
 
 // Delete deletes the object obj names, or with a filter every object of
-// obj's type matching it. Missing objects are not an error.
-func (c *Cluster) Delete(ctx context.Context, obj map[string]any, f *Filter) error {
+// obj's type matching it. Missing objects are not an error. propagation is
+// Background, Foreground, Orphan, or "" for the type's default.
+func (c *Cluster) Delete(ctx context.Context, obj map[string]any, f *Filter, propagation string) error {
 	u := &unstructured.Unstructured{Object: deepCopy(obj)}
+	opts := metav1.DeleteOptions{}
+	if propagation != "" {
+		p := metav1.DeletionPropagation(propagation)
+		opts.PropagationPolicy = &p
+	}
 	if f == nil {
 		ri, err := c.client(u)
 		if err != nil {
 			return err
 		}
-		if err := ri.Delete(ctx, u.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := ri.Delete(ctx, u.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
 			return c.wrap("delete", u, err)
 		}
 		return nil
@@ -246,7 +252,7 @@ func (c *Cluster) Delete(ctx context.Context, obj map[string]any, f *Filter) err
 		if !ok {
 			continue
 		}
-		if err := c.Delete(ctx, item, nil); err != nil {
+		if err := c.Delete(ctx, item, nil, propagation); err != nil {
 			return err
 		}
 	}

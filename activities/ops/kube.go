@@ -73,6 +73,7 @@ func kubeApply(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, kubeErr(err)
 	}
+	c.Watch(args.Cluster, out) // a step waiting on what it applied wakes when it changes
 	return map[string]any{"value": out}, nil
 }
 
@@ -179,9 +180,10 @@ func kubeList(ctx context.Context, c *Call) (any, error) {
 
 func kubeDelete(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster string         `json:"cluster"`
-		Value   map[string]any `json:"value"`
-		Filter  *kube.Filter   `json:"filter"`
+		Cluster           string         `json:"cluster"`
+		Value             map[string]any `json:"value"`
+		Filter            *kube.Filter   `json:"filter"`
+		PropagationPolicy string         `json:"propagationPolicy"`
 	}
 	if err := c.Decode(&args); err != nil {
 		return nil, err
@@ -190,7 +192,7 @@ func kubeDelete(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cl.Delete(ctx, args.Value, args.Filter); err != nil {
+	if err := cl.Delete(ctx, args.Value, args.Filter, args.PropagationPolicy); err != nil {
 		return nil, kubeErr(err)
 	}
 	return map[string]any{}, nil
