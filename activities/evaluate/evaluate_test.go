@@ -238,7 +238,7 @@ get: http.#HTTPGet & {$params: url: parameter.url}
 regions: [for r in get.$returns.header["X-Region"] {r}]
 first: [if len(parameter.items) > 0 {parameter.items[0].name}, "none"][0]
 `), Parameter: map[string]any{"url": srv.URL, "items": []any{map[string]any{"name": "a"}, map[string]any{"name": "b"}},
-			"raw": map[string]any{"items": []any{map[string]any{"k": "v", "n": map[string]any{"deep": 1}}}}},
+		"raw": map[string]any{"items": []any{map[string]any{"k": "v", "n": map[string]any{"deep": 1}}}}},
 		Outputs: []translator.Output{{Name: "names", ValueFrom: "names"}, {Name: "regions", ValueFrom: "regions"}, {Name: "first", ValueFrom: "first"}, {Name: "whole", ValueFrom: "whole"}, {Name: "rawItems", ValueFrom: "rawItems"}}})
 	require.NoError(t, err)
 	assert.Equal(t, []any{"a", "b"}, res.Outputs["names"])
