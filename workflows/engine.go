@@ -138,4 +138,7 @@ type GroupResult struct {
 type GroupStatus struct {
 	Group string       `json:"group"`
 	Steps []StepStatus `json:"steps"`
+	// Seq orders the reports: signals may arrive out of order, and the run
+	// keeps the newest.
+	Seq int `json:"seq,omitempty"`
 }

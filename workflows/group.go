@@ -184,8 +184,9 @@ func (r *run) publish(ctx workflow.Context) {
 		return
 	}
 	r.published = string(key)
+	r.publishSeq++
 	// Fire and forget: a parent that is gone has nothing to show.
-	workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalGroupStatus, GroupStatus{Group: r.group, Steps: steps})
+	workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalGroupStatus, GroupStatus{Group: r.group, Steps: steps, Seq: r.publishSeq})
 }
 
 // fingerprint is what a status change that matters to a reader consists of.
@@ -205,6 +206,12 @@ func (r *run) applyGroupStatus(gs GroupStatus) {
 	}
 	if _, running := r.children[gs.Group]; !running {
 		return
+	}
+	if gs.Seq != 0 { // reports without a number come from older engines
+		if gs.Seq <= r.groupSeq[gs.Group] {
+			return // an older report that arrived late
+		}
+		r.groupSeq[gs.Group] = gs.Seq
 	}
 	st.SubSteps = gs.Steps
 	for i := range st.SubSteps {

@@ -51,8 +51,12 @@ type run struct {
 	// children are the group child workflows under way, by group name.
 	children map[string]workflow.ChildWorkflowFuture
 	phase    string // last phase written to the search attribute
-	// published is the last group status sent to the parent (groups only).
-	published string
+	// published is the last group status sent to the parent, publishSeq
+	// its number (groups only).
+	published  string
+	publishSeq int
+	// groupSeq is the newest status report applied, by group.
+	groupSeq map[string]int
 }
 
 // Run interprets the plan. It returns the final status; a run that ends
@@ -89,6 +93,7 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		loops:     map[string]*stepLoop{},
 		logs:      map[string][]string{},
 		woken:     map[string]bool{},
+		groupSeq:  map[string]int{},
 		children:  map[string]workflow.ChildWorkflowFuture{},
 	}
 	r.stepCtx, r.cancelStep = workflow.WithCancel(ctx)
@@ -96,7 +101,7 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 	if state != nil {
 		st := state.Status
 		r.status = &st
-		r.suspended, r.resumeGen = state.Suspended, state.ResumeGen
+		r.suspended, r.resumeGen, r.publishSeq = state.Suspended, state.ResumeGen, state.PublishSeq
 		for k, v := range state.Outputs {
 			r.outputs[k] = v
 		}
@@ -169,12 +174,13 @@ func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
 // state is what the next execution continues from.
 func (r *run) state() *State {
 	return &State{
-		Status:    *r.snapshotRaw(),
-		Outputs:   r.outputs,
-		Loops:     r.loops,
-		Logs:      r.logs,
-		Suspended: r.suspended,
-		ResumeGen: r.resumeGen,
+		Status:     *r.snapshotRaw(),
+		Outputs:    r.outputs,
+		Loops:      r.loops,
+		Logs:       r.logs,
+		Suspended:  r.suspended,
+		ResumeGen:  r.resumeGen,
+		PublishSeq: r.publishSeq,
 	}
 }
 

@@ -16,6 +16,8 @@ type State struct {
 	// Suspended and ResumeGen are the run-level suspension.
 	Suspended bool `json:"suspended,omitempty"`
 	ResumeGen int  `json:"resumeGen,omitempty"`
+	// PublishSeq is the last group status report sent (groups only).
+	PublishSeq int `json:"publishSeq,omitempty"`
 }
 
 // stepLoop is where a step is in its execute loop.
