@@ -12,6 +12,7 @@ all: build
 build: temporal kube
 	$(GO) build -o $(BIN)/velaflow ./cmd/velaflow
 	$(GO) build -o $(BIN)/build-service ./examples/build-service
+	$(GO) build -o $(BIN)/imagepull-operator ./examples/prewarm/imagepull-operator
 
 # The Temporal CLI (dev server + Web UI). About 5 minutes cold on 2 cores;
 # skipped when bin/temporal exists.
@@ -46,8 +47,10 @@ $(BIN)/etcd: deploy/kubebin/go.mod deploy/kubebin/etcd/main.go
 	cd deploy/kubebin && $(GO) build -o $(BIN)/etcd ./etcd
 	@touch $@
 
-# Start the dev server (Web UI on :8233), a worker and the demo's build
-# service, run examples/demo.yaml, and keep the stack up until Ctrl-C.
+# Start the dev server (Web UI on :8233), a worker, two local Kubernetes
+# clusters, the demo's build service and a stand-in operator, run the
+# multi-region pre-warm (examples/prewarm), and keep the stack up until
+# Ctrl-C.
 run: build
 	./deploy/dev/run.sh
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The local stack behind `make run`: the demo's build service, then
-# `velaflow dev` (Temporal dev server with Web UI + worker), then the demo
-# run. Everything stops on Ctrl-C.
+# The local stack behind `make run`: the demo's build service, `velaflow dev`
+# (Temporal dev server with the Web UI, a worker, and two Kubernetes control
+# planes "shanghai" and "us-west" on loopback), a stand-in for the
+# OpenKruise operator, then the multi-region pre-warm run
+# (examples/prewarm). Everything stops on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=bin
@@ -12,29 +14,42 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BIN/build-service" -addr 127.0.0.1:8090 >build-service.log 2>&1 &
+"$BIN/build-service" -addr 127.0.0.1:8090 -build-time 4s >build-service.log 2>&1 &
 pids+=($!)
-"$BIN/velaflow" dev --db-file velaflow-dev.db >velaflow-dev.log 2>&1 &
-pids+=($!)
+"$BIN/velaflow" dev --db-file velaflow-dev.db \
+  --local-clusters shanghai,us-west --crds examples/prewarm/crds \
+  --definitions examples/prewarm/definitions --definitions examples/definitions \
+  >velaflow-dev.log 2>&1 &
+dev=$!
+pids+=($dev)
 
-echo "starting the Temporal dev server and a worker (log: velaflow-dev.log) ..."
-for _ in $(seq 1 120); do
-  if "$BIN/velaflow" list >/dev/null 2>&1; then break; fi
-  if ! kill -0 "${pids[1]}" 2>/dev/null; then cat velaflow-dev.log; exit 1; fi
+echo "starting Temporal, a worker and two Kubernetes clusters (log: velaflow-dev.log) ..."
+for _ in $(seq 1 240); do
+  if [ -f .velaflow-dev/clusters/clusters.yaml ] && "$BIN/velaflow" cluster list >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$dev" 2>/dev/null; then cat velaflow-dev.log; exit 1; fi
   sleep 0.5
 done
+"$BIN/velaflow" cluster list
+
+"$BIN/imagepull-operator" --clusters .velaflow-dev/clusters/clusters.yaml --pull-time 3s >imagepull-operator.log 2>&1 &
+pids+=($!)
 
 echo
-echo "running examples/demo.yaml:"
-"$BIN/velaflow" run -f examples/demo.yaml --definitions examples/definitions --wait || true
+echo "running examples/prewarm/prewarm.yaml:"
+"$BIN/velaflow" run -f examples/prewarm/prewarm.yaml --definitions examples/prewarm/definitions --wait || true
 echo
-"$BIN/velaflow" status demo
+"$BIN/velaflow" status prewarm
+echo
+echo "velaflow logs prewarm --step cache-template:"
+"$BIN/velaflow" logs prewarm --step cache-template || true
 cat <<MSG
 
-Temporal Web UI:  http://127.0.0.1:8233  (the run is workflow default/demo)
+Temporal Web UI:  http://127.0.0.1:8233  (workflow default/prewarm; the group is default/prewarm/prewarm)
 Try:              $BIN/velaflow list
+                  $BIN/velaflow run -f examples/prewarm/prewarm.yaml --definitions examples/prewarm/definitions --wait
                   $BIN/velaflow run -f examples/demo.yaml --definitions examples/definitions --wait
                   $BIN/velaflow def list
+                  $BIN/velaflow cluster list    (kubeconfigs: .velaflow-dev/clusters/*/kubeconfig)
 The stack keeps running; Ctrl-C stops it.
 MSG
-wait "${pids[1]}"
+wait "$dev"
