@@ -63,6 +63,8 @@ type StepInput struct {
 	Inputs  map[string]any             `json:"inputs,omitempty"`
 	Memo    map[string]json.RawMessage `json:"memo,omitempty"`
 	Resumed bool                       `json:"resumed,omitempty"`
+	// Vars are the run's variables (#DoVar).
+	Vars map[string]any `json:"vars,omitempty"`
 }
 
 // StepResult is how an execution ended when it did not fail.
@@ -77,6 +79,8 @@ type StepResult struct {
 	Logs []string `json:"logs,omitempty"`
 	// Reads are the Kubernetes objects the execution read.
 	Reads []ops.ObjectRef `json:"reads,omitempty"`
+	// Vars are the variables the execution put (#DoVar), by dotted path.
+	Vars map[string]any `json:"vars,omitempty"`
 }
 
 // Step phases reported by ExecuteStep.
@@ -98,6 +102,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 	}
 	hb := startHeartbeat(ctx, in.Memo)
 	defer hb.stop()
+	env := a.env(in)
 	res, err := evaluate.Run(ctx, evaluate.Request{
 		Definition: def,
 		Parameter:  params,
@@ -106,7 +111,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 		Memo:       hb.memo,
 		Resumed:    in.Resumed,
 		OnOnce:     hb.record,
-		Env:        a.env(in),
+		Env:        env,
 	})
 	if err != nil {
 		var e *evaluate.Error
@@ -133,7 +138,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 		}
 		a.Watcher.Watch(activity.GetInfo(ctx).WorkflowExecution.ID, in.Step.Name, refs)
 	}
-	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads}, nil
+	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}, nil
 }
 
 func (a *Activities) definition(in StepInput) (cuedefs.Definition, error) {
@@ -218,7 +223,7 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 func (a *Activities) env(in StepInput) *ops.Env {
-	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}}
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars)}
 	if a.Registry != nil {
 		env.Clusters = a.Registry
 	}

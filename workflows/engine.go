@@ -120,6 +120,8 @@ type GroupInput struct {
 	Deadline *time.Time `json:"deadline,omitempty"`
 	// Suspended starts the group suspended (the run was, when it started).
 	Suspended bool `json:"suspended,omitempty"`
+	// Vars are the run's variables (#DoVar) when the group started.
+	Vars map[string]any `json:"vars,omitempty"`
 	// State carries sub-step statuses (a restart or continue-as-new).
 	State *State `json:"state,omitempty"`
 }
@@ -132,6 +134,8 @@ type GroupResult struct {
 	TimedOut bool `json:"timedOut,omitempty"`
 	// Logs are the sub-steps' logs.
 	Logs map[string][]string `json:"logs,omitempty"`
+	// Vars are the variables when the group ended.
+	Vars map[string]any `json:"vars,omitempty"`
 }
 
 // GroupStatus is the payload of SignalGroupStatus.

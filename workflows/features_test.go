@@ -277,3 +277,65 @@ spec:
 	_, err = restartState(&p, &Restart{Step: "zz", Previous: prev}, time.Now(), "r2")
 	assert.ErrorContains(t, err, `no step "zz"`)
 }
+
+func TestVariablesAreSharedByTheStepsOfARun(t *testing.T) {
+	e := newEnv(t)
+	e.ExecuteWorkflow(WorkflowName, plan(t, `
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: vars}
+spec:
+  workflowSpec:
+    steps:
+      - {name: put, type: put-var, properties: {path: build.id, value: "42"}}
+      - {name: get, type: get-var, properties: {path: build.id}}
+      - name: grp
+        type: step-group
+        subSteps:
+          - {name: inner-get, type: get-var, properties: {path: build.id}}
+          - {name: inner-put, type: put-var, properties: {path: region, value: shanghai}}
+      - {name: after, type: get-var, properties: {path: region}}
+      - {name: legacy, type: get-var-legacy, properties: {path: build.id}}
+---
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata: {name: put-var}
+spec:
+  schematic:
+    cue:
+      template: |
+        import "vela/builtin"
+        parameter: {path: string, value: string}
+        put: builtin.#DoVar & {$params: {method: "Put", path: parameter.path, value: parameter.value}}
+---
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata: {name: get-var}
+spec:
+  schematic:
+    cue:
+      template: |
+        import "vela/builtin"
+        parameter: path: string
+        get: builtin.#DoVar & {$params: {method: "Get", path: parameter.path}}
+        msg: builtin.#Message & {$params: message: "got \(get.$returns.value)"}
+---
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata: {name: get-var-legacy}
+spec:
+  schematic:
+    cue:
+      template: |
+        import "vela/op"
+        parameter: path: string
+        get: op.#DoVar & {method: "Get", path: parameter.path}
+        msg: op.#Message & {message: "legacy \(get.value)"}
+`))
+	st := e.result()
+	require.Equal(t, RunSucceeded, st.Phase, "%+v", st)
+	assert.Equal(t, "got 42", step(st, "get").Message)
+	assert.Equal(t, "got 42", step(st, "inner-get").Message, "a group sees the run's variables")
+	assert.Equal(t, "got shanghai", step(st, "after").Message, "what a group puts comes back")
+	assert.Equal(t, "legacy 42", step(st, "legacy").Message)
+}

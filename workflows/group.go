@@ -30,6 +30,7 @@ func (r *run) runGroup(ctx workflow.Context, s translator.Step, st *StepStatus) 
 		Others:    r.conditionStatus(func(name string) bool { return !hasSubStep(s, name) }),
 		Deadline:  r.stepDeadline(s, st),
 		Suspended: r.suspended,
+		Vars:      r.vars,
 	}
 	if !allPending(st.SubSteps) { // a restart kept some sub-steps' results
 		in.State = &State{Status: Status{Phase: RunExecuting, Mode: s.Mode, StartTime: now, Steps: copySteps(st.SubSteps)}, Outputs: r.outputs}
@@ -67,6 +68,9 @@ func (r *run) runGroup(ctx workflow.Context, s translator.Step, st *StepStatus) 
 	}
 	for k, v := range res.Logs {
 		r.logs[k] = v
+	}
+	for k, v := range res.Vars { // top-level keys: what siblings put meanwhile stays
+		r.vars[k] = v
 	}
 	r.settleGroup(st, res.TimedOut)
 	r.refresh(ctx)
@@ -150,6 +154,9 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 		for k, v := range in.Outputs {
 			r.outputs[k] = v
 		}
+		for k, v := range in.Vars {
+			r.vars[k] = v
+		}
 	}
 	r.others, r.deadline = in.Others, in.Deadline
 	if err := r.start(ctx); err != nil {
@@ -159,7 +166,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 		in.State = r.state()
 		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)
 	}
-	res := &GroupResult{Steps: r.snapshotRaw().Steps, Outputs: map[string]any{}, TimedOut: r.timedOut, Logs: r.logs}
+	res := &GroupResult{Steps: r.snapshotRaw().Steps, Outputs: map[string]any{}, TimedOut: r.timedOut, Logs: r.logs, Vars: r.vars}
 	for _, st := range res.Steps {
 		for k, v := range st.Outputs {
 			res.Outputs[k] = v

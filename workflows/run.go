@@ -30,6 +30,8 @@ type run struct {
 	loops     map[string]*stepLoop
 	// logs are what each step logged in its latest execution that logged.
 	logs map[string][]string
+	// vars are the run's variables (#DoVar).
+	vars map[string]any
 	// others are the statuses of steps outside this group (groups only).
 	others map[string]map[string]any
 	// deadline is the group's timeout (groups only).
@@ -92,6 +94,7 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		outputs:   map[string]any{},
 		loops:     map[string]*stepLoop{},
 		logs:      map[string][]string{},
+		vars:      map[string]any{},
 		woken:     map[string]bool{},
 		groupSeq:  map[string]int{},
 		children:  map[string]workflow.ChildWorkflowFuture{},
@@ -110,6 +113,9 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		}
 		for k, v := range state.Logs {
 			r.logs[k] = v
+		}
+		for k, v := range state.Vars {
+			r.vars[k] = v
 		}
 	} else {
 		r.status = &Status{

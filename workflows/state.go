@@ -13,6 +13,7 @@ type State struct {
 	Outputs map[string]any       `json:"outputs,omitempty"`
 	Loops   map[string]*stepLoop `json:"loops,omitempty"`
 	Logs    map[string][]string  `json:"logs,omitempty"`
+	Vars    map[string]any       `json:"vars,omitempty"`
 	// Suspended and ResumeGen are the run-level suspension.
 	Suspended bool `json:"suspended,omitempty"`
 	ResumeGen int  `json:"resumeGen,omitempty"`

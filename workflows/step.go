@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -84,7 +87,7 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 			continue
 		}
 		lp.Executions++
-		in.Memo, in.Resumed = lp.Memo, lp.Resumed
+		in.Memo, in.Resumed, in.Vars = lp.Memo, lp.Resumed, r.vars
 		var res activities.StepResult
 		r.inFlight++
 		err := workflow.ExecuteActivity(r.activityContext(actCtx, s, lp.Executions), activities.ExecuteStepName, in).Get(ctx, &res)
@@ -104,6 +107,9 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 		r.remember(lp, res.Memo)
 		if len(res.Logs) > 0 {
 			r.logs[s.Name] = res.Logs
+		}
+		for _, path := range slices.Sorted(maps.Keys(res.Vars)) {
+			ops.SetPath(r.vars, path, res.Vars[path])
 		}
 		st.Message = res.Message
 		switch res.Phase {

@@ -28,6 +28,7 @@ func builtinOps() []Op {
 			})
 			return nil, nil
 		}},
+		{Provider: "builtin", Do: "var", Run: doVar},
 		{Provider: "builtin", Do: "message", Run: func(_ context.Context, c *Call) (any, error) {
 			msg := message(c.Args)
 			c.Outcome.update(func(o *Outcome) { o.Message = msg })
@@ -83,4 +84,36 @@ func suspend(_ context.Context, c *Call) (any, error) {
 func message(args cue.Value) string {
 	s, _ := args.LookupPath(cue.ParsePath("message")).String()
 	return s
+}
+
+// doVar reads (Get) or writes (Put) a variable of the run, by a dotted
+// path. A Get of a variable never written returns no value.
+func doVar(_ context.Context, c *Call) (any, error) {
+	var args struct {
+		Method string `json:"method"`
+		Path   string `json:"path"`
+		Value  any    `json:"value"`
+	}
+	if err := c.Decode(&args); err != nil {
+		return nil, err
+	}
+	if args.Path == "" {
+		return nil, RenderingError{fmt.Errorf("path is empty")}
+	}
+	if c.Env == nil || c.Env.Vars == nil {
+		return nil, RenderingError{fmt.Errorf("variables are not available here")}
+	}
+	switch args.Method {
+	case "Put":
+		if args.Value == nil {
+			return nil, RenderingError{fmt.Errorf("put %s: value is missing", args.Path)}
+		}
+		c.Env.Vars.Put(args.Path, args.Value)
+		return map[string]any{"value": args.Value}, nil
+	default:
+		if v, ok := c.Env.Vars.Get(args.Path); ok {
+			return map[string]any{"value": v}, nil
+		}
+		return nil, nil
+	}
 }

@@ -18,6 +18,9 @@ type Clusters interface {
 type Env struct {
 	Run      kube.Run
 	Clusters Clusters
+	// Vars are the run's variables (#DoVar); Put changes them here and
+	// records the change in the outcome.
+	Vars *Vars
 }
 
 // kubeOps read and write Kubernetes objects.
