@@ -22,6 +22,8 @@ var recorded = map[string]string{
 	"groups-child.json":      "default/groups/grp",
 	"groups-continued.json":  "default/groups",
 	"groups-restart.json":    "default/groups",
+	"prewarm.json":           "default/prewarm",
+	"prewarm-group.json":     "default/prewarm/prewarm",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
