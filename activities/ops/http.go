@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,6 +41,13 @@ type httpArgs struct {
 		Body    string         `json:"body"`
 		Header  map[string]any `json:"header"`
 		Trailer map[string]any `json:"trailer"`
+		// HeadersFromSecret take header values from Secrets of the run's
+		// namespace in the default cluster.
+		HeadersFromSecret []struct {
+			Header string `json:"header"`
+			Secret string `json:"secret"`
+			Key    string `json:"key"`
+		} `json:"headersFromSecret"`
 	} `json:"request"`
 	TLSConfig *struct {
 		Secret string `json:"secret"`
@@ -85,6 +93,13 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 		return nil, RenderingError{fmt.Errorf("%s %s: %w", args.Method, args.URL, err)}
 	}
 	setHeaders(req.Header, args.Request.Header)
+	for _, h := range args.Request.HeadersFromSecret {
+		v, err := c.secretValue(ctx, h.Secret, h.Key)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set(h.Header, v)
+	}
 	if len(args.Request.Trailer) > 0 {
 		req.Trailer = http.Header{}
 		setHeaders(req.Trailer, args.Request.Trailer)
@@ -117,4 +132,34 @@ func setHeaders(h http.Header, from map[string]any) {
 func stringAt(v cue.Value, path string) string {
 	s, _ := v.LookupPath(cue.ParsePath(path)).String()
 	return s
+}
+
+// secretValue reads one key of a Secret of the run's namespace in the
+// default cluster.
+func (c *Call) secretValue(ctx context.Context, name, key string) (string, error) {
+	cl, err := c.cluster(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	ns := c.run().Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	obj, found, err := cl.Read(ctx, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": name, "namespace": ns}})
+	if err != nil {
+		return "", kubeErr(err)
+	}
+	if !found {
+		return "", FinalError{fmt.Errorf("secret %s/%s not found in the default cluster", ns, name)}
+	}
+	data, _ := obj["data"].(map[string]any)
+	enc, ok := data[key].(string)
+	if !ok {
+		return "", FinalError{fmt.Errorf("secret %s/%s has no key %q", ns, name, key)}
+	}
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", FinalError{fmt.Errorf("secret %s/%s key %q: %w", ns, name, key, err)}
+	}
+	return string(b), nil
 }

@@ -1,0 +1,73 @@
+package testsuite
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/velaflow/velaflow/workflows"
+)
+
+// request's headersFromSecret reads header values from Secrets of the
+// run's namespace in the default cluster.
+func TestKubeRequestHeadersFromSecret(t *testing.T) {
+	b := theKubeBed(t)
+	var got string
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		got = r.Header.Get("Authorization")
+		w.Write([]byte(`{"ok": true}`))
+	}))
+	defer srv.Close()
+	cs, err := kubernetes.NewForConfig(b.clusters["shanghai"].RESTConfig())
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Secrets("default").Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-token"},
+		StringData: map[string]string{"token": "Bearer s3cr3t"},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	st := b.run(t, "kube-request-secret", fmt.Sprintf(`
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: kube-request-secret}
+spec:
+  workflowSpec:
+    steps:
+      - name: call
+        type: request
+        properties:
+          url: %s
+          headersFromSecret: [{header: Authorization, secret: api-token, key: token}]
+`, srv.URL))
+	require.Equal(t, workflows.RunSucceeded, st.Phase, "%+v", st)
+	assert.Equal(t, "Bearer s3cr3t", got)
+
+	st = b.run(t, "kube-request-nosecret", fmt.Sprintf(`
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: kube-request-nosecret}
+spec:
+  workflowSpec:
+    steps:
+      - name: call
+        type: request
+        properties:
+          url: %s
+          headersFromSecret: [{header: Authorization, secret: no-such-secret, key: token}]
+`, srv.URL))
+	call := stepOf(st, "call")
+	assert.Equal(t, workflows.StepFailed, call.Phase)
+	assert.Equal(t, workflows.ReasonExecute, call.Reason)
+	assert.Contains(t, call.Message, "secret default/no-such-secret not found")
+	assert.Equal(t, 1, hits, "a request whose secret is missing is not sent")
+}
