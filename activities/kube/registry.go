@@ -55,20 +55,17 @@ type ClustersFile struct {
 
 // Registry resolves cluster names to clusters: the default one, those of
 // the clusters file, and those registered as Secrets in the default
-// cluster (re-read when a name is not known, at most every few seconds,
-// so clusters can be added while the worker runs).
+// cluster (re-read whenever a name is not known, so clusters can be added
+// while the worker runs; an unknown name fails its step at once, so this
+// costs one list per such failure).
 type Registry struct {
 	opts       Options
 	defaultErr error
 	mu         sync.Mutex
 	fixed      map[string]*Cluster // default and file clusters
 	secrets    map[string]*Cluster // from Secrets
-	secretsAt  time.Time
 	secretsErr error
 }
-
-// secretsTTL bounds how often the Secrets are listed.
-const secretsTTL = 5 * time.Second
 
 // NewRegistry loads the default cluster and the clusters file.
 func NewRegistry(opts Options) (*Registry, error) {
@@ -158,7 +155,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	if name == DefaultName {
 		return nil, Final(r.defaultErr)
 	}
-	r.refreshSecrets(ctx, false)
+	r.refreshSecrets(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.secrets[name]; ok {
@@ -173,7 +170,7 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 
 // Names lists the clusters known now, Secrets re-read.
 func (r *Registry) Names(ctx context.Context) []string {
-	r.refreshSecrets(ctx, true)
+	r.refreshSecrets(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.namesLocked()
@@ -197,18 +194,17 @@ func (r *Registry) namesLocked() []string {
 }
 
 // refreshSecrets re-reads the cluster Secrets of the default cluster.
-func (r *Registry) refreshSecrets(ctx context.Context, force bool) {
+func (r *Registry) refreshSecrets(ctx context.Context) {
 	r.mu.Lock()
 	def := r.fixed[DefaultName]
-	fresh := time.Since(r.secretsAt) < secretsTTL
 	r.mu.Unlock()
-	if def == nil || r.opts.SecretNamespace == "-" || (fresh && !force) {
+	if def == nil || r.opts.SecretNamespace == "-" {
 		return
 	}
 	found, err := readClusterSecrets(ctx, def.Config, r.opts.SecretNamespace)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.secretsAt, r.secretsErr = time.Now(), err
+	r.secretsErr = err
 	if err != nil {
 		return
 	}
