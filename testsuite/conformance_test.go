@@ -1,12 +1,10 @@
 package testsuite
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -155,30 +153,13 @@ func (c *caseRun) render(spec string) string {
 // deadline; it returns stdout, stderr and the exit code.
 func (c *caseRun) CLI(args ...string) (string, string, int) {
 	c.t.Helper()
-	out, errOut, code, err := velaflowUntil(c.deadline, args...)
+	out, errOut, code, err := runCLI(c.deadline, shared.address, "", args...)
 	if errors.Is(err, context.DeadlineExceeded) {
 		c.fatalf("velaflow %s: the case's time (%s) is up", strings.Join(args, " "), c.timeout)
 	} else if err != nil {
 		c.t.Fatalf("velaflow %s: %v", strings.Join(args, " "), err)
 	}
 	return out, errOut, code
-}
-
-func velaflowUntil(deadline time.Time, args ...string) (stdout, stderr string, code int, err error) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, shared.cli, append([]string{"--address", shared.address}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		return out.String(), errb.String(), -1, ctx.Err()
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return out.String(), errb.String(), ee.ExitCode(), nil
-	}
-	return out.String(), errb.String(), 0, err
 }
 
 // Must runs velaflow and requires exit code 0; it returns stdout.
@@ -202,7 +183,7 @@ func (c *caseRun) status() (*workflows.Status, error) {
 }
 
 func statusUntil(deadline time.Time, name string) (*workflows.Status, error) {
-	out, errOut, code, err := velaflowUntil(deadline, "status", name, "-o", "json")
+	out, errOut, code, err := runCLI(deadline, shared.address, "", "status", name, "-o", "json")
 	if err != nil {
 		return nil, fmt.Errorf("velaflow status %s: %w", name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -515,21 +516,13 @@ func (d *durableStack) startWorker() {
 // velaflow runs the CLI against this stack's server.
 func (d *durableStack) velaflow(timeout time.Duration, args ...string) (string, string, int) {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, d.cli, append([]string{"--address", d.address}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return out.String(), errb.String() + "\n(timed out)", -1
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
+	out, errOut, code, err := runCLI(time.Now().Add(timeout), d.address, "", args...)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return out, errOut + "\n(timed out)", -1
 	} else if err != nil {
 		d.t.Fatalf("velaflow %v: %v", args, err)
 	}
-	return out.String(), errb.String(), 0
+	return out, errOut, code
 }
 
 // eventually polls the run's status until cond holds. A status query can

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -117,19 +118,35 @@ func repoRoot() (string, error) {
 // and the exit code.
 func (s *stack) velaflow(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, s.cli, append([]string{"--address", s.address}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	out, errOut, code, err := runCLI(time.Now().Add(2*time.Minute), s.address, "", args...)
+	if err != nil {
 		t.Fatalf("velaflow %v: %v", args, err)
 	}
-	return out.String(), errb.String(), code
+	return out, errOut, code
+}
+
+// runCLI runs the velaflow binary against a server (and a task queue, if
+// given) until the deadline. err is context.DeadlineExceeded when the
+// deadline cut it short (code -1), or why it could not run.
+func runCLI(deadline time.Time, address, queue string, args ...string) (stdout, stderr string, code int, err error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	global := []string{"--address", address}
+	if queue != "" {
+		global = append(global, "--task-queue", queue)
+	}
+	cmd := exec.CommandContext(ctx, shared.cli, append(global, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return out.String(), errb.String(), -1, ctx.Err()
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out.String(), errb.String(), ee.ExitCode(), nil
+	}
+	return out.String(), errb.String(), 0, err
 }
 
 // status reads a run's status through the CLI's JSON output.

@@ -1,11 +1,9 @@
 package testsuite
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -130,17 +128,9 @@ func (b *kubeBed) dyn(t *testing.T, cluster string) dynamic.Interface {
 // velaflow runs the CLI against the bed's worker (its task queue).
 func (b *kubeBed) velaflow(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, shared.cli, append([]string{"--address", shared.address, "--task-queue", b.taskQueue}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	out, errOut, code, err := runCLI(time.Now().Add(3*time.Minute), shared.address, b.taskQueue, args...)
+	if err != nil {
 		t.Fatalf("velaflow %v: %v", args, err)
 	}
-	return out.String(), errb.String(), code
+	return out, errOut, code
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -323,21 +324,13 @@ func (p *prewarm) start(serviceURL string) string {
 // velaflow runs the CLI on the test's task queue.
 func (p *prewarm) velaflow(args ...string) (string, string, int) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, shared.cli, append([]string{"--address", shared.address, "--task-queue", p.queue}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return out.String(), errb.String() + "\n(timed out)", -1
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errb.String(), ee.ExitCode()
+	out, errOut, code, err := runCLI(time.Now().Add(30*time.Second), shared.address, p.queue, args...)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return out, errOut + "\n(timed out)", -1
 	} else if err != nil {
 		p.t.Fatalf("velaflow %v: %v", args, err)
 	}
-	return out.String(), errb.String(), 0
+	return out, errOut, code
 }
 
 // eventually polls the run's status until cond holds. Status queries fail
