@@ -35,6 +35,21 @@ func kubeOps() []Op {
 	}
 }
 
+// onCluster is the argument every kube operation has.
+type onCluster struct {
+	Cluster string `json:"cluster"`
+}
+
+func (o onCluster) clusterName() string { return o.Cluster }
+
+// decodeOn decodes an operation's arguments and resolves their cluster.
+func decodeOn[A interface{ clusterName() string }](ctx context.Context, c *Call, args *A) (*kube.Cluster, error) {
+	if err := c.Decode(args); err != nil {
+		return nil, err
+	}
+	return c.cluster(ctx, (*args).clusterName())
+}
+
 // cluster resolves the call's cluster.
 func (c *Call) cluster(ctx context.Context, name string) (*kube.Cluster, error) {
 	if c.Env == nil || c.Env.Clusters == nil {
@@ -61,14 +76,11 @@ func kubeErr(err error) error {
 
 func kubeApply(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster string         `json:"cluster"`
-		Value   map[string]any `json:"value"`
-		Patch   map[string]any `json:"patch"`
+		onCluster
+		Value map[string]any `json:"value"`
+		Patch map[string]any `json:"patch"`
 	}
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	cl, err := c.cluster(ctx, args.Cluster)
+	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +94,10 @@ func kubeApply(ctx context.Context, c *Call) (any, error) {
 
 func kubeApplyInParallel(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster string           `json:"cluster"`
-		Value   []map[string]any `json:"value"`
+		onCluster
+		Value []map[string]any `json:"value"`
 	}
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	cl, err := c.cluster(ctx, args.Cluster)
+	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -113,14 +122,11 @@ func kubeApplyInParallel(ctx context.Context, c *Call) (any, error) {
 
 func kubePatch(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster string         `json:"cluster"`
-		Value   map[string]any `json:"value"`
-		Patch   map[string]any `json:"patch"`
+		onCluster
+		Value map[string]any `json:"value"`
+		Patch map[string]any `json:"patch"`
 	}
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	cl, err := c.cluster(ctx, args.Cluster)
+	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +139,10 @@ func kubePatch(ctx context.Context, c *Call) (any, error) {
 
 func kubeRead(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster string         `json:"cluster"`
-		Value   map[string]any `json:"value"`
+		onCluster
+		Value map[string]any `json:"value"`
 	}
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	cl, err := c.cluster(ctx, args.Cluster)
+	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -160,17 +163,14 @@ func kubeRead(ctx context.Context, c *Call) (any, error) {
 
 func kubeList(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster  string `json:"cluster"`
+		onCluster
 		Resource struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
 		} `json:"resource"`
 		Filter kube.Filter `json:"filter"`
 	}
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	cl, err := c.cluster(ctx, args.Cluster)
+	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -183,15 +183,12 @@ func kubeList(ctx context.Context, c *Call) (any, error) {
 
 func kubeDelete(ctx context.Context, c *Call) (any, error) {
 	var args struct {
-		Cluster           string         `json:"cluster"`
+		onCluster
 		Value             map[string]any `json:"value"`
 		Filter            *kube.Filter   `json:"filter"`
 		PropagationPolicy string         `json:"propagationPolicy"`
 	}
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	cl, err := c.cluster(ctx, args.Cluster)
+	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
 	}
