@@ -34,8 +34,12 @@ func safeMethod(m string) bool {
 }
 
 type httpArgs struct {
-	Method  string `json:"method"`
-	URL     string `json:"url"`
+	Method        string `json:"method"`
+	URL           string `json:"url"`
+	URLFromSecret *struct {
+		Name string `json:"name"`
+		Key  string `json:"key"`
+	} `json:"urlFromSecret"`
 	Request struct {
 		Timeout string         `json:"timeout"`
 		Body    string         `json:"body"`
@@ -74,6 +78,16 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 	}
 	if args.Method == "" {
 		args.Method = http.MethodGet
+	}
+	if args.URL == "" && args.URLFromSecret != nil {
+		u, err := c.secretValue(ctx, args.URLFromSecret.Name, args.URLFromSecret.Key)
+		if err != nil {
+			return nil, err
+		}
+		args.URL = strings.TrimSpace(u)
+	}
+	if args.URL == "" {
+		return nil, RenderingError{fmt.Errorf("url is missing")}
 	}
 	if args.Request.Timeout != "" {
 		d, err := time.ParseDuration(args.Request.Timeout)
