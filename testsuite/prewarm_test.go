@@ -50,15 +50,14 @@ func TestPrewarmAcrossTwoRegions(t *testing.T) {
 	t.Logf("%s: run %s started on task queue %s", since(began), name, p.queue)
 
 	// 1. The build is done and both regions pull: the jobs exist, each with
-	// the built image and the run's label, and the group waits on them. (The
-	// sub-steps' state is read from the group's child workflow: the run's
-	// copy of it can be stale, see eventuallyGroup.)
+	// the built image and the run's label, and the group waits on them, as
+	// the run's status shows (the child reports its sub-steps to the run).
 	st := p.eventually(name, "the build succeeded", func(st *workflows.Status) bool {
 		return stepOf(st, "build").Phase == workflows.StepSucceeded
 	})
 	image, _ := stepOf(st, "build").Outputs["image"].(string)
 	require.Equal(t, "registry.local/shop:b1", image, "build outputs: %v", stepOf(st, "build").Outputs)
-	group := p.eventuallyGroup(name, "prewarm", "both sub-steps wait for their ImagePullJob", func(st *workflows.Status) bool {
+	group := p.eventually(name, "both sub-steps wait for their ImagePullJob", func(st *workflows.Status) bool {
 		return subStepWaiting(st, "prewarm-shanghai") && subStepWaiting(st, "prewarm-us-west")
 	})
 	for _, cluster := range []string{"shanghai", "us-west"} {
@@ -385,11 +384,9 @@ func (p *prewarm) describe(id string) {
 
 // eventuallyGroup polls the status a group's child workflow answers until
 // cond holds; queries that fail (no worker yet) are retried. The run's own
-// copy of its sub-steps is not used while the group runs: it is updated
-// only when a sub-step's phase, reason or message changes (so its
-// lastExecuteTime lags), and the child's updates (signals) can reach the
-// run out of order, leaving it showing an older state until the next
-// change.
+// copy of its sub-steps changes only when a sub-step's phase, reason or
+// message does, so for a waiting sub-step's lastExecuteTime the child is
+// asked.
 func (p *prewarm) eventuallyGroup(name, group, what string, cond func(*workflows.Status) bool) *workflows.Status {
 	p.t.Helper()
 	id := "default/" + name + "/" + group
