@@ -58,10 +58,3 @@ type collector struct {
 func (c *collector) add(doc *document, field, format string, args ...any) {
 	c.errs = append(c.errs, FieldError{File: doc.file, Line: doc.lineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 }
-
-func (c *collector) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return c.errs.sorted()
-}

@@ -313,14 +313,12 @@ func mergePatch(target, patch any) any {
 	return t
 }
 
+// deepCopy copies an object through JSON, so the caller's maps stay as
+// they were; nil becomes an empty object.
 func deepCopy(m map[string]any) map[string]any {
 	if m == nil {
 		return map[string]any{}
 	}
-	return runtimeDeepCopy(m)
-}
-
-func runtimeDeepCopy(m map[string]any) map[string]any {
 	raw, _ := json.Marshal(m)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
