@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"cuelang.org/go/cue"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/velaflow/velaflow/cuedefs"
@@ -26,7 +25,7 @@ type ConditionInput struct {
 func (a *Activities) EvaluateCondition(_ context.Context, in ConditionInput) (bool, error) {
 	cctx := cuedefs.NewContext()
 	scope := cctx.Encode(cuedefs.Numbers(map[string]any{"status": orEmpty(in.Status), "inputs": orEmpty(in.Inputs), "context": orEmpty(in.Context)}))
-	v := cctx.CompileString(in.Expr, cue.Scope(scope), cue.InferBuiltins(true), cue.Filename("if"))
+	v := cuedefs.CompileExpr(cctx, scope, in.Expr, "if")
 	b, err := v.Bool()
 	if err != nil {
 		return false, temporal.NewNonRetryableApplicationError(fmt.Sprintf("if %q: %v", in.Expr, err), "Condition", nil)

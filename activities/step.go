@@ -193,23 +193,9 @@ func setPath(m map[string]any, key string, v any) error {
 	return nil
 }
 
-// stepContext is the template's `context`: the built-in fields, then the
-// run's spec.context overriding them.
+// stepContext is the template's `context`.
 func stepContext(in StepInput) map[string]any {
-	c := map[string]any{
-		"name":          in.RunName,
-		"namespace":     in.RunNamespace,
-		"stepName":      in.Step.Name,
-		"stepSessionID": in.SessionID,
-		"spanID":        in.SessionID,
-	}
-	if in.GroupName != "" {
-		c["stepGroupName"] = in.GroupName
-	}
-	for k, v := range in.Context {
-		c[k] = v
-	}
-	return c
+	return translator.StepContext(in.RunName, in.RunNamespace, in.Step.Name, in.SessionID, in.GroupName, in.Context)
 }
 
 func deepCopy(m map[string]any) map[string]any {

@@ -61,11 +61,7 @@ const scaffold = "\ncontext: _\nparameter: _\n"
 // Imports of the op packages are resolved from the embedded tree; imports of
 // CUE's standard library work as usual.
 func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Value, error) {
-	if lineOffset > 0 {
-		// Blank lines shift positions without touching the text the user wrote.
-		source = strings.Repeat("\n", lineOffset) + source
-	}
-	file, err := parser.ParseFile(filename, source+scaffold, parser.ParseComments)
+	file, err := parser.ParseFile(filename, withPreamble(source, lineOffset)+scaffold, parser.ParseComments)
 	if err != nil {
 		return cue.Value{}, err
 	}
@@ -92,6 +88,27 @@ func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Val
 		return cue.Value{}, err
 	}
 	return v, nil
+}
+
+// preamble turns on the evaluation KubeVela's templates are written for:
+// `x != _|_ && x.y == 1` must not evaluate the right operand when the
+// left is false (the CUE spec's rule, an opt-in experiment in CUE v0.17).
+const preamble = "@experiment(shortcircuit)"
+
+// withPreamble puts the preamble before source and shifts source down by
+// lineOffset lines without touching the text the user wrote. With no
+// offset the preamble shares the first line.
+func withPreamble(source string, lineOffset int) string {
+	if lineOffset > 0 {
+		return preamble + strings.Repeat("\n", lineOffset) + source
+	}
+	return preamble + ", " + source
+}
+
+// CompileExpr compiles an expression (which may start with imports) in the
+// scope of v, with the template's evaluation rules.
+func CompileExpr(ctx *cue.Context, scope cue.Value, expr, filename string) cue.Value {
+	return ctx.CompileString(withPreamble(expr, 0), cue.Scope(scope), cue.InferBuiltins(true), cue.Filename(filename))
 }
 
 // packageInstance parses an op package into a build instance. Packages are

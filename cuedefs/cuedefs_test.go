@@ -74,3 +74,13 @@ func TestBareTemplateTakesFileName(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "greet", d.Type)
 }
+
+func TestParameterDefaultsFromContext(t *testing.T) {
+	d := NewDefinition("t", "", `parameter: {name: string, namespace: *context.namespace | string, cluster: *"" | string}`+"\n", "t.cue", 0)
+	ctx := map[string]any{"name": "run", "namespace": "team-a"}
+	assert.Empty(t, CheckParameters(d, map[string]any{"name": "x"}, ctx), "the default comes from the run's namespace")
+	errs := CheckParameters(d, map[string]any{}, ctx)
+	require.Len(t, errs, 1)
+	assert.Equal(t, []string{"name"}, errs[0].Path)
+	assert.Equal(t, "required parameter missing", errs[0].Msg)
+}

@@ -142,7 +142,7 @@ func TestKubeStepParameters(t *testing.T) {
 		seen[c.typ] = true
 		d, found := Builtins()[c.typ]
 		require.True(t, found, c.typ)
-		errs := CheckParameters(d, c.props)
+		errs := CheckParameters(d, c.props, map[string]any{"name": "run", "namespace": "default", "stepName": "s"})
 		if c.bad == nil {
 			assert.Empty(t, errs, "%s %v", c.typ, c.props)
 			continue

@@ -16,9 +16,10 @@ type ParamError struct {
 	Msg  string
 }
 
-// CheckParameters unifies properties with the definition's parameter and
-// reports missing required parameters, wrong types and disallowed fields.
-func CheckParameters(d Definition, properties map[string]any) []ParamError {
+// CheckParameters unifies properties with the definition's parameter, in
+// the step's context (parameter defaults may refer to it), and reports
+// missing required parameters, wrong types and disallowed fields.
+func CheckParameters(d Definition, properties, context map[string]any) []ParamError {
 	ctx := NewContext()
 	v, err := Compile(ctx, d.Source, d.File, d.Line)
 	if err != nil {
@@ -26,6 +27,9 @@ func CheckParameters(d Definition, properties map[string]any) []ParamError {
 	}
 	if properties == nil {
 		properties = map[string]any{}
+	}
+	if context != nil {
+		v = v.FillPath(cue.ParsePath("context"), ctx.Encode(Numbers(deepCopy(context))))
 	}
 	param := v.LookupPath(cue.ParsePath("parameter")).Unify(ctx.Encode(Numbers(deepCopy(properties))))
 	err = param.Validate(cue.Concrete(true))

@@ -39,7 +39,11 @@ func (v *validator) steps(in []WorkflowStep, field, prefix string, inGroup bool)
 		if ws.Name != "" && strings.TrimSpace(ws.Name) == "" {
 			v.c.add(v.doc, f+".name", "must not be blank")
 		}
-		v.checkStep(&s, f)
+		group := ""
+		if inGroup {
+			group = prefix
+		}
+		v.checkStep(&s, f, group)
 		if s.IsGroup() {
 			if inGroup {
 				v.c.add(v.doc, f+".type", "a step-group cannot hold another step-group (subSteps are one level deep)")
@@ -58,7 +62,7 @@ func (v *validator) steps(in []WorkflowStep, field, prefix string, inGroup bool)
 	return out
 }
 
-func (v *validator) checkStep(s *Step, f string) {
+func (v *validator) checkStep(s *Step, f, group string) {
 	if s.Timeout != "" {
 		if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
 			v.c.add(v.doc, f+".timeout", "%q is not a positive duration such as 30s or 5m", s.Timeout)
@@ -110,20 +114,25 @@ func (v *validator) checkStep(s *Step, f string) {
 	}
 	v.plan.Definitions[s.Type] = def
 	if !s.IsGroup() {
-		v.checkProperties(s, def, f)
+		ctx := StepContext(v.plan.Name, v.plan.Namespace, s.Name, validationSession, group, v.plan.Context)
+		v.checkProperties(s, def, f, ctx)
 	}
 }
 
+// validationSession stands for the step session ID, which exists only
+// once the step runs.
+const validationSession = "validation"
+
 // checkProperties unifies the step's properties with the definition's
 // parameter. Parameters an input fills are not required here.
-func (v *validator) checkProperties(s *Step, def cuedefs.Definition, f string) {
+func (v *validator) checkProperties(s *Step, def cuedefs.Definition, f string, ctx map[string]any) {
 	fromInputs := map[string]bool{}
 	for _, in := range s.Inputs {
 		if in.ParameterKey != "" {
 			fromInputs[strings.Join(SplitParameterKey(in.ParameterKey), ".")] = true
 		}
 	}
-	for _, pe := range cuedefs.CheckParameters(def, s.Properties) {
+	for _, pe := range cuedefs.CheckParameters(def, s.Properties, ctx) {
 		key := strings.Join(pe.Path, ".")
 		if coveredBy(key, fromInputs) {
 			continue

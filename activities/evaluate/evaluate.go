@@ -1,6 +1,6 @@
 // Package evaluate runs one step's CUE template: it fills parameter and
-// context, runs the template's operations in dependency order through
-// cuelang.org/go/tools/flow, and reads the step's outputs from the result.
+// context, runs the template's operations one at a time in document order
+// (as KubeVela does), and reads the step's outputs from the result.
 //
 // It does no I/O itself (operations do) and knows nothing of Temporal.
 package evaluate
@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"cuelang.org/go/cue"
-	"cuelang.org/go/tools/flow"
 
 	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
@@ -113,11 +112,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	r := &runner{req: req, cctx: cctx, outcome: &ops.Outcome{}, memo: map[string]json.RawMessage{}}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	r.cancel = cancel
-	ctrl := flow.New(&flow.Config{}, v, r.task)
-	runErr := ctrl.Run(ctx)
+	done, runErr := r.resolve(ctx, v)
 	if e := r.firstErr(); e != nil {
 		e.Memo = r.memo
 		return nil, e
@@ -144,7 +139,6 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	case o.Break:
 		return res, nil
 	}
-	done := ctrl.Value()
 	if err := done.Validate(); err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
@@ -163,12 +157,11 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// runner turns template values with a #do field into flow tasks.
+// runner runs the operations of one execution.
 type runner struct {
 	req     Request
 	cctx    *cue.Context
 	outcome *ops.Outcome
-	cancel  context.CancelFunc
 
 	mu   sync.Mutex
 	memo map[string]json.RawMessage
@@ -179,40 +172,33 @@ var (
 	doPath       = cue.MakePath(cue.Def("do"))
 	providerPath = cue.MakePath(cue.Def("provider"))
 	paramsPath   = cue.ParsePath("$params")
+	returnsKey   = "$returns"
 )
 
-func (r *runner) task(v cue.Value) (flow.Runner, error) {
-	doV := v.LookupPath(doPath)
-	if !doV.Exists() {
-		return nil, nil
-	}
-	do, err := doV.String()
-	if err != nil {
-		return nil, fmt.Errorf("%s: #do must be a string: %w", v.Path(), err)
-	}
+// lookup finds the operation a task value names with #provider and #do.
+func (r *runner) lookup(v cue.Value) (ops.Op, error) {
+	do, _ := v.LookupPath(doPath).String()
 	provider := "builtin"
 	if p := v.LookupPath(providerPath); p.Exists() {
+		var err error
 		if provider, err = p.String(); err != nil {
-			return nil, fmt.Errorf("%s: #provider must be a string: %w", v.Path(), err)
+			return ops.Op{}, fmt.Errorf("%s: #provider must be a string: %w", v.Path(), err)
 		}
 	}
 	op, ok := ops.Lookup(provider, do)
 	if !ok {
-		return nil, fmt.Errorf("%s: no operation %s.%s", v.Path(), provider, do)
+		return ops.Op{}, fmt.Errorf("%s: no operation %s.%s", v.Path(), provider, do)
 	}
-	return flow.RunnerFunc(func(t *flow.Task) error { return r.run(op, t) }), nil
+	return op, nil
 }
 
-func (r *runner) run(op ops.Op, t *flow.Task) error {
-	if r.outcome.Stopped() || r.failed() {
-		return nil // an earlier operation ended the execution
-	}
-	v := t.Value()
+// run performs one operation and returns what to fill into the template
+// (nil for nothing). Errors are recorded with r.fail.
+func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (any, error) {
 	args, newStyle := v.LookupPath(paramsPath), true
 	if !args.Exists() {
 		args, newStyle = v, false
 	}
-	key := t.Path().String()
 	once := op.Once != nil && op.Once(args)
 	if once {
 		if raw, ok := r.req.Memo[key]; ok {
@@ -220,55 +206,64 @@ func (r *runner) run(op ops.Op, t *flow.Task) error {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.UseNumber() // keep integers integers
 			if err := dec.Decode(&res); err != nil {
-				return r.fail(final(ReasonRendering, fmt.Errorf("%s: memoized result: %w", key, err)))
+				return nil, r.fail(final(ReasonRendering, fmt.Errorf("%s: memoized result: %w", key, err)))
 			}
 			r.remember(key, raw)
-			return r.fill(t, op, cuedefs.Numbers(res), newStyle)
+			return wrapResult(op, cuedefs.Numbers(res), newStyle), nil
 		}
 	}
-	res, err := op.Run(t.Context(), &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed, Env: r.req.Env})
+	res, err := op.Run(ctx, &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed, Env: r.req.Env})
 	if err != nil {
 		var rerr ops.RenderingError
 		if errors.As(err, &rerr) {
-			return r.fail(final(ReasonRendering, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
+			return nil, r.fail(final(ReasonRendering, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
 		}
 		var ferr ops.FinalError
 		if errors.As(err, &ferr) {
-			return r.fail(final(ReasonExecute, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
+			return nil, r.fail(final(ReasonExecute, fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)))
 		}
-		return r.fail(&Error{Reason: ReasonExecute, Retryable: true, Err: fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)})
+		return nil, r.fail(&Error{Reason: ReasonExecute, Retryable: true, Err: fmt.Errorf("%s (%s.%s): %w", key, op.Provider, op.Do, err)})
 	}
 	if res == nil {
-		return nil
+		return nil, nil
 	}
 	if once {
 		raw, err := json.Marshal(res)
 		if err != nil {
-			return r.fail(final(ReasonRendering, err))
+			return nil, r.fail(final(ReasonRendering, err))
 		}
 		r.remember(key, raw)
 		if r.req.OnOnce != nil {
 			r.req.OnOnce(r.memoCopy())
 		}
 	}
-	return r.fill(t, op, res, newStyle)
+	return wrapResult(op, res, newStyle), nil
 }
 
-func (r *runner) fill(t *flow.Task, op ops.Op, res any, newStyle bool) error {
+// wrapResult places a result where the template reads it: under $returns
+// for the new-style packages, under the operation's result field (or in
+// place) for legacy vela/op.
+func wrapResult(op ops.Op, res any, newStyle bool) any {
 	switch {
 	case newStyle:
-		res = map[string]any{"$returns": res}
+		return map[string]any{returnsKey: res}
 	case op.LegacyResult != "":
-		res = map[string]any{op.LegacyResult: res}
+		return map[string]any{op.LegacyResult: res}
 	}
-	v, err := fromJSON(r.cctx, res)
-	if err == nil {
-		err = t.Fill(v)
-	}
+	return res
+}
+
+// fill unifies a result into the template at path.
+func (r *runner) fill(v cue.Value, path cue.Path, res any) (cue.Value, error) {
+	x, err := fromJSON(r.cctx, res)
 	if err != nil {
-		return r.fail(final(ReasonRendering, fmt.Errorf("%s: filling the result: %w", t.Path(), err)))
+		return v, err
 	}
-	return nil
+	v = v.FillPath(path, x)
+	if err := v.LookupPath(path).Err(); err != nil {
+		return v, err
+	}
+	return v, nil
 }
 
 func (r *runner) memoCopy() map[string]json.RawMessage {
@@ -287,16 +282,14 @@ func (r *runner) remember(key string, raw json.RawMessage) {
 	r.memo[key] = raw
 }
 
-// fail records the first error and stops the remaining operations. The task
-// itself reports success so the flow ends cleanly.
+// fail records the first error; no further operation runs.
 func (r *runner) fail(e *Error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err == nil {
 		r.err = e
-		r.cancel()
 	}
-	return nil
+	return e
 }
 
 func (r *runner) failed() bool {
@@ -338,7 +331,7 @@ func readOutputs(cctx *cue.Context, v cue.Value, outputs []translator.Output) (m
 // evalExpr evaluates a CUE expression (optionally preceded by imports) in
 // the scope of v and returns it as plain data.
 func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
-	x := cctx.CompileString(expr, cue.Scope(scope), cue.InferBuiltins(true), cue.Filename("valueFrom"))
+	x := cuedefs.CompileExpr(cctx, scope, expr, "valueFrom")
 	if err := x.Validate(cue.Concrete(true)); err != nil {
 		return nil, err
 	}

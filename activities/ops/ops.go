@@ -120,6 +120,10 @@ func (o *Outcome) update(fn func(o *Outcome)) {
 
 var registry = map[string]Op{}
 
+// Register adds operations to the table, replacing any of the same
+// provider and name (tests replace I/O with fakes this way).
+func Register(ops ...Op) { register(ops...) }
+
 func register(ops ...Op) {
 	for _, op := range ops {
 		registry[op.Provider+"."+op.Do] = op

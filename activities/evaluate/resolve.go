@@ -1,0 +1,137 @@
+package evaluate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+)
+
+// maxOperations bounds one execution: a template whose comprehensions keep
+// producing new operations is an error, not a hang.
+const maxOperations = 10000
+
+// resolve runs the template's operations one at a time, as KubeVela does:
+// the next operation is the first one in document order (nested values
+// before the value holding them, `@step(n)` attributes first) that has not
+// run yet. After each operation its result is filled in and the whole
+// template is evaluated again, so conditions over results (`x != _|_`),
+// operations inside comprehensions and values built from earlier results
+// are decided with the results present.
+func (r *runner) resolve(ctx context.Context, v cue.Value) (cue.Value, error) {
+	done := map[string]bool{}
+	for n := 0; ; n++ {
+		if r.outcome.Stopped() || r.failed() || ctx.Err() != nil {
+			return v, nil
+		}
+		task, ok := nextTask(v, done)
+		if !ok {
+			return v, nil
+		}
+		if n >= maxOperations {
+			return v, fmt.Errorf("more than %d operations in one execution", maxOperations)
+		}
+		key := task.Path().String()
+		done[key] = true
+		op, err := r.lookup(task)
+		if err != nil {
+			return v, err
+		}
+		res, err := r.run(ctx, op, key, task)
+		if err != nil || res == nil {
+			continue // errors are recorded by run and end the loop above
+		}
+		filled, err := r.fill(v, task.Path(), res)
+		if err != nil {
+			r.fail(final(ReasonRendering, fmt.Errorf("%s: filling the result: %w", key, err)))
+			continue
+		}
+		v = filled
+	}
+}
+
+// nextTask finds the first operation not yet run.
+func nextTask(v cue.Value, done map[string]bool) (task cue.Value, found bool) {
+	walk(v, func(x cue.Value) bool {
+		if !isTask(x) || done[x.Path().String()] {
+			return false
+		}
+		task, found = x, true
+		return true
+	})
+	return task, found
+}
+
+// walk visits the values below v and then v, in document order, skipping
+// definitions (an operation's schema is not an operation). It stops when
+// visit returns true.
+func walk(v cue.Value, visit func(cue.Value) bool) bool {
+	if sels := v.Path().Selectors(); len(sels) > 0 && sels[len(sels)-1].IsDefinition() {
+		return false
+	}
+	for _, child := range children(v) {
+		if walk(child, visit) {
+			return true
+		}
+	}
+	return visit(v)
+}
+
+func children(v cue.Value) []cue.Value {
+	var out []cue.Value
+	switch v.IncompleteKind() {
+	case cue.ListKind:
+		it, err := v.List()
+		if err != nil {
+			return nil
+		}
+		for it.Next() {
+			out = append(out, it.Value())
+		}
+		return out
+	case cue.StructKind:
+		it, err := v.Fields(cue.Optional(true), cue.Hidden(true))
+		if err != nil {
+			return nil
+		}
+		for it.Next() {
+			out = append(out, it.Value())
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, aok := stepOrder(out[i])
+		b, bok := stepOrder(out[j])
+		switch {
+		case aok && bok:
+			return a < b
+		default:
+			return aok && !bok
+		}
+	})
+	return out
+}
+
+// stepOrder reads a field's @step(n) attribute.
+func stepOrder(v cue.Value) (int, bool) {
+	a := v.Attribute("step")
+	if a.Err() != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(a.Contents()))
+	return n, err == nil
+}
+
+func isTask(v cue.Value) bool {
+	if v.IncompleteKind() != cue.StructKind {
+		return false
+	}
+	do := v.LookupPath(doPath)
+	if !do.Exists() {
+		return false
+	}
+	s, err := do.String()
+	return err == nil && s != ""
+}
