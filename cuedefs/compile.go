@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/build"
 	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/parser"
@@ -65,6 +67,7 @@ func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Val
 	if err != nil {
 		return cue.Value{}, err
 	}
+	dropUnusedImports(file)
 	inst := build.NewContext().NewInstance("", nil)
 	for spec := range file.ImportSpecs() {
 		importPath := strings.Trim(spec.Path.Value, `"`)
@@ -84,8 +87,13 @@ func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Val
 		return cue.Value{}, err
 	}
 	v := ctx.BuildInstance(inst)
-	if err := v.Err(); err != nil {
-		return cue.Value{}, err
+	if v.Err() != nil {
+		// The top-level value is also in error while a comprehension's
+		// condition waits for an operation's result (`if apply.status.x
+		// > 0`); Validate tells such incomplete values from real errors.
+		if err := v.Validate(); err != nil {
+			return cue.Value{}, err
+		}
 	}
 	return v, nil
 }
@@ -109,6 +117,56 @@ func withPreamble(source string, lineOffset int) string {
 // scope of v, with the template's evaluation rules.
 func CompileExpr(ctx *cue.Context, scope cue.Value, expr, filename string) cue.Value {
 	return ctx.CompileString(withPreamble(expr, 0), cue.Scope(scope), cue.InferBuiltins(true), cue.Filename(filename))
+}
+
+// dropUnusedImports removes imports nothing refers to. KubeVela accepts
+// templates that import a package they no longer use (its own published
+// definitions do); CUE would refuse them.
+func dropUnusedImports(f *ast.File) {
+	used := map[*ast.ImportSpec]bool{}
+	unresolved := map[string]bool{}
+	for _, id := range f.Unresolved {
+		unresolved[id.Name] = true
+	}
+	ast.Walk(f, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			if spec, ok := id.Node.(*ast.ImportSpec); ok {
+				used[spec] = true
+			}
+		}
+		return true
+	}, nil)
+	decls := f.Decls[:0]
+	for _, d := range f.Decls {
+		imp, ok := d.(*ast.ImportDecl)
+		if !ok {
+			decls = append(decls, d)
+			continue
+		}
+		specs := imp.Specs[:0]
+		for _, s := range imp.Specs {
+			if used[s] || unresolved[importName(s)] {
+				specs = append(specs, s)
+			}
+		}
+		imp.Specs = specs
+		if len(specs) > 0 {
+			decls = append(decls, imp)
+		}
+	}
+	f.Decls = decls
+}
+
+// importName is the name an import is referred to by.
+func importName(s *ast.ImportSpec) string {
+	if s.Name != nil {
+		return s.Name.Name
+	}
+	p, _ := strconv.Unquote(s.Path.Value)
+	if i := strings.LastIndexByte(p, ':'); i >= 0 {
+		return p[i+1:]
+	}
+	return path.Base(p)
 }
 
 // packageInstance parses an op package into a build instance. Packages are

@@ -249,8 +249,31 @@ func wrapResult(op ops.Op, res any, newStyle bool) any {
 		return map[string]any{returnsKey: res}
 	case op.LegacyResult != "":
 		return map[string]any{op.LegacyResult: res}
+	case op.LegacySpread != "":
+		return spread(res, op.LegacySpread)
 	}
 	return res
+}
+
+// spread adds the fields of res[field] to res itself, where res has no
+// field of that name.
+func spread(res any, field string) any {
+	m, ok := res.(map[string]any)
+	if !ok {
+		return res
+	}
+	inner, ok := m[field].(map[string]any)
+	if !ok {
+		return res
+	}
+	out := make(map[string]any, len(m)+len(inner))
+	for k, v := range inner {
+		out[k] = v
+	}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // fill unifies a result into the template at path.

@@ -47,7 +47,13 @@ func (f *fakeObjects) install(t *testing.T) {
 		f.objs[name(c)] = obj
 		return map[string]any{"value": obj}, nil
 	}
-	ops.Register(ops.Op{Provider: "kube", Do: "read", Run: read}, ops.Op{Provider: "kube", Do: "apply", Run: apply})
+	withRun := func(do string, run func(context.Context, *ops.Call) (any, error)) ops.Op {
+		op, ok := ops.Lookup("kube", do)
+		require.True(t, ok)
+		op.Run = run // the real operation's settings, the fake's I/O
+		return op
+	}
+	ops.Register(withRun("read", read), withRun("apply", apply))
 }
 
 func newFake(t *testing.T, objs map[string]map[string]any) *fakeObjects {
@@ -158,7 +164,7 @@ func TestLegacyResultsAreOpen(t *testing.T) {
 import "vela/op"
 parameter: {}
 apply: op.#Apply & {value: {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "b", namespace: "default"}, data: x: "1"}}
-wait: op.#ConditionalWait & {continue: apply.status == _|_ && apply.value.status == _|_ && apply.value.data.x == "1"}
+wait: op.#ConditionalWait & {continue: apply.status == _|_ && apply.value.status == _|_ && apply.value.data.x == "1" && apply.data.x == "1"}
 `
 	newFake(t, map[string]map[string]any{})
 	res, err := Run(context.Background(), Request{Definition: def(src)})

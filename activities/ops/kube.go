@@ -26,7 +26,7 @@ type Env struct {
 // kubeOps read and write Kubernetes objects.
 func kubeOps() []Op {
 	return []Op{
-		{Provider: "kube", Do: "apply", Run: kubeApply},
+		{Provider: "kube", Do: "apply", Run: kubeApply, LegacySpread: "value"},
 		{Provider: "kube", Do: "apply-in-parallel", Run: kubeApplyInParallel},
 		{Provider: "kube", Do: "patch", Run: kubePatch},
 		{Provider: "kube", Do: "read", Run: kubeRead},

@@ -27,6 +27,10 @@ type Op struct {
 	// LegacyResult is the field the result is filled into for legacy vela/op
 	// operations ("" fills the operation's own fields).
 	LegacyResult string
+	// LegacySpread names a result field whose own fields legacy vela/op
+	// templates also read at the operation's top level (older templates
+	// write `apply.status` for `apply.value.status`).
+	LegacySpread string
 }
 
 // Call is one invocation of an operation.
