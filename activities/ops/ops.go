@@ -145,4 +145,5 @@ func init() {
 	register(httpOps()...)
 	register(utilOps()...)
 	register(kubeOps()...)
+	register(timeOps()...)
 }
