@@ -217,3 +217,38 @@ if parameter.source.value != _|_ {
 }
 
 func cuePath(p string) cue.Path { return cue.ParsePath(p) }
+
+// CUE lists the fields a comprehension makes ahead of the others; the
+// operations still run in the order they are written, so the comprehension
+// over read's result is decided after read.
+func TestOperationsRunInWrittenOrder(t *testing.T) {
+	src := `
+import ("vela/kube", "vela/builtin")
+parameter: {name: string}
+read: kube.#Read & {$params: value: {apiVersion: "v1", kind: "ConfigMap", metadata: {name: parameter.name, namespace: "default"}}}
+if read.$returns.value.status == _|_ {
+  wait: builtin.#ConditionalWait & {$params: {continue: false, message: "no status yet"}}
+}
+if read.$returns.value.status != _|_ {
+  ready: builtin.#ConditionalWait & {$params: {continue: read.$returns.value.status.phase == "Ready", message: "phase \(read.$returns.value.status.phase)"}}
+}
+`
+	obj := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "job", "namespace": "default"}}
+	f := newFake(t, map[string]map[string]any{"job": obj})
+	req := Request{Definition: def(src), Parameter: map[string]any{"name": "job"}}
+	res, err := Run(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, Waiting, res.Phase)
+	assert.Equal(t, "no status yet", res.Message)
+	assert.Equal(t, 1, f.reads)
+
+	obj["status"] = map[string]any{"phase": "Pulling"}
+	res, err = Run(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, "phase Pulling", res.Message)
+
+	obj["status"] = map[string]any{"phase": "Ready"}
+	res, err = Run(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, Succeeded, res.Phase)
+}

@@ -101,17 +101,30 @@ func children(v cue.Value) []cue.Value {
 			out = append(out, it.Value())
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, aok := stepOrder(out[i])
-		b, bok := stepOrder(out[j])
-		switch {
-		case aok && bok:
-			return a < b
-		default:
-			return aok && !bok
-		}
-	})
+	sort.SliceStable(out, func(i, j int) bool { return before(out[i], out[j]) })
 	return out
+}
+
+// before orders sibling fields: by @step(n) first, as KubeVela does, then
+// by where they are written. CUE lists fields made by comprehensions ahead
+// of the others, so its own order is not the document's.
+func before(a, b cue.Value) bool {
+	sa, aok := stepOrder(a)
+	sb, bok := stepOrder(b)
+	switch {
+	case aok && bok && sa != sb:
+		return sa < sb
+	case aok != bok:
+		return aok
+	}
+	pa, pb := a.Pos(), b.Pos()
+	if !pa.IsValid() || !pb.IsValid() || pa.Filename() != pb.Filename() {
+		return false
+	}
+	if pa.Line() != pb.Line() {
+		return pa.Line() < pb.Line()
+	}
+	return pa.Column() < pb.Column()
 }
 
 // stepOrder reads a field's @step(n) attribute.

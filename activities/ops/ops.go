@@ -146,4 +146,5 @@ func init() {
 	register(utilOps()...)
 	register(kubeOps()...)
 	register(timeOps()...)
+	register(configOps()...)
 }
