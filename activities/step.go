@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,9 @@ type Activities struct {
 	// Watcher wakes a waiting step when an object it read changes; nil
 	// leaves waiting to the durable backoff alone.
 	Watcher *kube.Watcher
+	// RootCAs are the certificate authorities operations' TLS connections
+	// trust; nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // StepInput is one execution of one step.
@@ -209,7 +213,7 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 func (a *Activities) env(in StepInput) *ops.Env {
-	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars)}
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs}
 	if a.Registry != nil {
 		env.Clusters = a.Registry
 	}

@@ -74,7 +74,7 @@ func startStack() (*stack, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the Temporal dev server: %w", err)
 	}
-	w := worker.New(srv.Client(), worker.Options{Engine: harnessEngine()})
+	w := worker.New(srv.Client(), worker.Options{Engine: harnessEngine(), RootCAs: testCA.pool})
 	if err := w.Start(); err != nil {
 		srv.Stop()
 		return nil, nil, err

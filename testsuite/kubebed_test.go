@@ -108,7 +108,7 @@ func startKubeBed() (*kubeBed, error) {
 		stopBed()
 		return nil, err
 	}
-	b.worker = worker.New(shared.client, worker.Options{TaskQueue: kubeTaskQueue, Engine: harnessEngine(), Clusters: reg})
+	b.worker = worker.New(shared.client, worker.Options{TaskQueue: kubeTaskQueue, Engine: harnessEngine(), Clusters: reg, RootCAs: testCA.pool})
 	if err := b.worker.Start(); err != nil {
 		stopBed()
 		return nil, err

@@ -5,6 +5,7 @@ package worker
 
 import (
 	"context"
+	"crypto/x509"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -31,6 +32,9 @@ type Options struct {
 	// NoWatch leaves waiting steps to their backoff timer alone: no watch
 	// wakes them when an object they read changes.
 	NoWatch bool
+	// RootCAs are the certificate authorities that operations' TLS
+	// connections (HTTPS, SMTP) trust; nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // New registers velaflow's workflow and activities on a new worker.
@@ -54,7 +58,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
-	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters}
+	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {
 			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)

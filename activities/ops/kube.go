@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"sync"
 
@@ -21,6 +22,16 @@ type Env struct {
 	// Vars are the run's variables (#DoVar); Put changes them here and
 	// records the change in the outcome.
 	Vars *Vars
+	// RootCAs are the certificate authorities TLS connections (HTTPS,
+	// SMTP) trust; nil means the system's.
+	RootCAs *x509.CertPool
+}
+
+func (e *Env) rootCAs() *x509.CertPool {
+	if e == nil {
+		return nil
+	}
+	return e.RootCAs
 }
 
 // kubeOps read and write Kubernetes objects.

@@ -147,4 +147,5 @@ func init() {
 	register(kubeOps()...)
 	register(timeOps()...)
 	register(configOps()...)
+	register(emailOps()...)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ type workerFlags struct {
 	defs   []string
 	engine workflows.Config
 	kube   kube.Options
+	caFile string
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -30,6 +32,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.engine.WaitBackoffMax, "wait-backoff-max", f.engine.WaitBackoffMax, "longest durable wait between executions of a waiting step")
 	cmd.Flags().StringVar(&f.kube.Kubeconfig, "kubeconfig", "", "kubeconfig of the default cluster (default: $KUBECONFIG, then in-cluster)")
 	cmd.Flags().StringVar(&f.kube.ClustersFile, "clusters", "", "YAML file naming more clusters: clusters: [{name, kubeconfig, context}]")
+	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM certificate authorities that HTTPS and SMTP operations trust besides the system's")
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
 
@@ -42,7 +45,11 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg})
+	roots, err := rootCAs(f.caFile)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -79,4 +86,24 @@ func waitForInterrupt() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	<-ch
+}
+
+// rootCAs is the system's pool plus the certificates of file ("" for the
+// system's alone).
+func rootCAs(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", file)
+	}
+	return pool, nil
 }
