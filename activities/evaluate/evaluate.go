@@ -212,7 +212,19 @@ func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (a
 			return wrapResult(op, cuedefs.Numbers(res), newStyle), nil
 		}
 	}
-	res, err := op.Run(ctx, &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed, Env: r.req.Env})
+	call := &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed, Env: r.req.Env}
+	stateKey := "state:" + key
+	if op.Stateful {
+		call.State = r.req.Memo[stateKey]
+	}
+	res, err := op.Run(ctx, call)
+	if op.Stateful {
+		if st := call.NewState(); st != nil {
+			r.remember(stateKey, st)
+		} else if prev, ok := r.req.Memo[stateKey]; ok {
+			r.remember(stateKey, prev)
+		}
+	}
 	if err != nil {
 		var rerr ops.RenderingError
 		if errors.As(err, &rerr) {

@@ -8,6 +8,7 @@
 package ops
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"sync"
@@ -27,6 +28,9 @@ type Op struct {
 	// LegacyResult is the field the result is filled into for legacy vela/op
 	// operations ("" fills the operation's own fields).
 	LegacyResult string
+	// Stateful operations keep state across the executions of their step
+	// (Call.State, Call.SetState), such as how long a check has held.
+	Stateful bool
 	// LegacySpread names a result field whose own fields legacy vela/op
 	// templates also read at the operation's top level (older templates
 	// write `apply.status` for `apply.value.status`).
@@ -43,7 +47,23 @@ type Call struct {
 	Resumed bool
 	// Env is the run and the clusters; nil when the worker has none.
 	Env *Env
+	// State is what a Stateful operation saved in the step's earlier
+	// executions (nil the first time).
+	State json.RawMessage
+	newState json.RawMessage
 }
+
+// SetState saves v for the next execution of the step.
+func (c *Call) SetState(v any) error {
+	b, err := json.Marshal(v)
+	if err == nil {
+		c.newState = b
+	}
+	return err
+}
+
+// NewState is what SetState saved in this call (nil for nothing).
+func (c *Call) NewState() json.RawMessage { return c.newState }
 
 // Watch notes that the execution read obj: if the step waits, a change of
 // obj wakes it.
@@ -148,4 +168,5 @@ func init() {
 	register(timeOps()...)
 	register(configOps()...)
 	register(emailOps()...)
+	register(metricsOps()...)
 }
