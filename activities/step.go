@@ -50,6 +50,8 @@ type Activities struct {
 	// RootCAs are the certificate authorities operations' TLS connections
 	// trust; nil means the system's.
 	RootCAs *x509.CertPool
+	// LogLevel is the highest #Log level steps keep (0: the default, 3).
+	LogLevel int
 }
 
 // StepInput is one execution of one step.
@@ -213,7 +215,7 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 func (a *Activities) env(in StepInput) *ops.Env {
-	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs}
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel}
 	if a.Registry != nil {
 		env.Clusters = a.Registry
 	}

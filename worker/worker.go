@@ -35,6 +35,8 @@ type Options struct {
 	// RootCAs are the certificate authorities that operations' TLS
 	// connections (HTTPS, SMTP) trust; nil means the system's.
 	RootCAs *x509.CertPool
+	// LogLevel is the highest #Log level steps keep (0: the default, 3).
+	LogLevel int
 }
 
 // New registers velaflow's workflow and activities on a new worker.
@@ -58,7 +60,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
-	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs}
+	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {
 			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)

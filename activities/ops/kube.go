@@ -25,6 +25,15 @@ type Env struct {
 	// RootCAs are the certificate authorities TLS connections (HTTPS,
 	// SMTP) trust; nil means the system's.
 	RootCAs *x509.CertPool
+	// LogLevel is the highest #Log level kept (0: DefaultLogLevel).
+	LogLevel int
+}
+
+func (e *Env) logLevel() int {
+	if e == nil || e.LogLevel == 0 {
+		return DefaultLogLevel
+	}
+	return e.LogLevel
 }
 
 func (e *Env) rootCAs() *x509.CertPool {

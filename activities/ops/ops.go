@@ -8,8 +8,8 @@
 package ops
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -49,7 +49,7 @@ type Call struct {
 	Env *Env
 	// State is what a Stateful operation saved in the step's earlier
 	// executions (nil the first time).
-	State json.RawMessage
+	State    json.RawMessage
 	newState json.RawMessage
 }
 
@@ -134,6 +134,20 @@ func (o *Outcome) Stopped() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.Wait || o.Suspend || o.Fail || o.Break
+}
+
+// log keeps lines in the step's log, up to maxLogBytes.
+func (o *Outcome) log(lines ...string) {
+	o.update(func(o *Outcome) {
+		for _, l := range lines {
+			if o.logBytes+len(l) > maxLogBytes {
+				o.Logs = append(o.Logs, "... (log truncated)")
+				return
+			}
+			o.logBytes += len(l)
+			o.Logs = append(o.Logs, l)
+		}
+	})
 }
 
 func (o *Outcome) update(fn func(o *Outcome)) {

@@ -19,10 +19,11 @@ import (
 
 // workerFlags are shared by `worker` and `dev`.
 type workerFlags struct {
-	defs   []string
-	engine workflows.Config
-	kube   kube.Options
-	caFile string
+	defs     []string
+	engine   workflows.Config
+	kube     kube.Options
+	caFile   string
+	logLevel int
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.engine.WaitBackoffMax, "wait-backoff-max", f.engine.WaitBackoffMax, "longest durable wait between executions of a waiting step")
 	cmd.Flags().StringVar(&f.kube.Kubeconfig, "kubeconfig", "", "kubeconfig of the default cluster (default: $KUBECONFIG, then in-cluster)")
 	cmd.Flags().StringVar(&f.kube.ClustersFile, "clusters", "", "YAML file naming more clusters: clusters: [{name, kubeconfig, context}]")
+	cmd.Flags().IntVar(&f.logLevel, "log-level", 3, "highest level of #Log data that steps keep (#Log's level defaults to 3)")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM certificate authorities that HTTPS and SMTP operations trust besides the system's")
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
@@ -49,7 +51,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}

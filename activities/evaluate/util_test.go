@@ -1,0 +1,62 @@
+package evaluate
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/velaflow/velaflow/activities/ops"
+	"github.com/velaflow/velaflow/translator"
+)
+
+func TestPatchK8sObject(t *testing.T) {
+	for name, src := range map[string]string{
+		"new style": `
+import "vela/util"
+patched: util.#PatchK8sObject & {$params: {
+  value: {metadata: name: "app", spec: containers: [{name: "main", image: "app:1"}, {name: "sidecar", image: "proxy:1"}]}
+  patch: {metadata: labels: team: "a", spec: containers: [{name: "main", image: "app:2"}, {name: "debug", image: "busybox"}]}
+}}
+result: patched.$returns.result
+`,
+		"legacy": `
+import "vela/op"
+patched: op.#PatchK8sObject & {
+  value: {metadata: name: "app", spec: containers: [{name: "main", image: "app:1"}, {name: "sidecar", image: "proxy:1"}]}
+  patch: {metadata: labels: team: "a", spec: containers: [{name: "main", image: "app:2"}, {name: "debug", image: "busybox"}]}
+}
+result: patched.result
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Run(context.Background(), Request{Definition: def(src), Outputs: []translator.Output{{Name: "r", ValueFrom: "result"}}})
+			require.NoError(t, err)
+			assert.Equal(t, map[string]any{
+				"metadata": map[string]any{"name": "app", "labels": map[string]any{"team": "a"}},
+				"spec": map[string]any{"containers": []any{
+					map[string]any{"name": "main", "image": "app:2"},
+					map[string]any{"name": "sidecar", "image": "proxy:1"},
+					map[string]any{"name": "debug", "image": "busybox"},
+				}},
+			}, res.Outputs["r"])
+		})
+	}
+}
+
+func TestLogLevelIsHonoured(t *testing.T) {
+	src := `
+import "vela/util"
+a: util.#Log & {$params: data: "default level"}
+b: util.#Log & {$params: {data: "debug detail", level: 5}}
+c: util.#Log & {$params: {data: {k: "v"}, level: 1}}
+`
+	res, err := Run(context.Background(), Request{Definition: def(src)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default level", `{"k":"v"}`}, res.Logs, "level 5 is above the worker's default 3")
+
+	res, err = Run(context.Background(), Request{Definition: def(src), Env: &ops.Env{LogLevel: 5}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default level", "debug detail", `{"k":"v"}`}, res.Logs)
+}
