@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -52,10 +53,12 @@ type httpArgs struct {
 			Secret string `json:"secret"`
 			Key    string `json:"key"`
 		} `json:"headersFromSecret"`
+		RateLimiter *struct {
+			Limit  int    `json:"limit"`
+			Period string `json:"period"`
+		} `json:"ratelimiter"`
 	} `json:"request"`
-	TLSConfig *struct {
-		Secret string `json:"secret"`
-	} `json:"tls_config"`
+	TLSConfig *tlsConfigArgs `json:"tls_config"`
 }
 
 // HTTPResult is what #HTTPDo returns.
@@ -68,13 +71,25 @@ type HTTPResult struct {
 
 var httpClient = &http.Client{}
 
+// httpClient is the client for one request: the shared one, or one with
+// the worker's CAs or the tls_config Secret's CA and client certificate.
+func (c *Call) httpClient(ctx context.Context, tc *tlsConfigArgs) (*http.Client, error) {
+	roots := c.Env.rootCAs()
+	if tc == nil && roots == nil {
+		return httpClient, nil
+	}
+	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if tc != nil {
+		if err := c.loadTLSConfig(ctx, tc, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}}, nil
+}
 func httpDo(ctx context.Context, c *Call) (any, error) {
 	var args httpArgs
 	if err := c.Decode(&args); err != nil {
 		return nil, err
-	}
-	if args.TLSConfig != nil {
-		return nil, RenderingError{fmt.Errorf("tls_config reads a Secret from Kubernetes, which this worker cannot reach yet")}
 	}
 	if args.Method == "" {
 		args.Method = http.MethodGet
@@ -107,6 +122,9 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 		return nil, RenderingError{fmt.Errorf("%s %s: %w", args.Method, args.URL, err)}
 	}
 	setHeaders(req.Header, args.Request.Header)
+	if len(args.Request.Header) == 0 {
+		req.Header.Set("Content-Type", "application/json") // as KubeVela sends it
+	}
 	for _, h := range args.Request.HeadersFromSecret {
 		v, err := c.secretValue(ctx, h.Secret, h.Key)
 		if err != nil {
@@ -118,7 +136,16 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 		req.Trailer = http.Header{}
 		setHeaders(req.Trailer, args.Request.Trailer)
 	}
-	resp, err := httpClient.Do(req)
+	if rl := args.Request.RateLimiter; rl != nil {
+		if err := allowRequest(req.Method, args.URL, rl.Limit, rl.Period); err != nil {
+			return nil, err
+		}
+	}
+	client, err := c.httpClient(ctx, args.TLSConfig)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, args.URL, err)
 	}
@@ -151,29 +178,46 @@ func stringAt(v cue.Value, path string) string {
 // secretValue reads one key of a Secret of the run's namespace in the
 // default cluster.
 func (c *Call) secretValue(ctx context.Context, name, key string) (string, error) {
-	cl, err := c.cluster(ctx, "")
+	data, err := c.secretData(ctx, "", name)
 	if err != nil {
 		return "", err
 	}
-	ns := c.run().Namespace
+	v, ok := data[key]
+	if !ok {
+		return "", FinalError{fmt.Errorf("secret %s has no key %q", name, key)}
+	}
+	return string(v), nil
+}
+
+// secretData reads a Secret of namespace (the run's when "") in the
+// default cluster, its values decoded.
+func (c *Call) secretData(ctx context.Context, ns, name string) (map[string][]byte, error) {
+	cl, err := c.cluster(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if ns == "" {
+		ns = c.run().Namespace
+	}
 	if ns == "" {
 		ns = "default"
 	}
 	obj, found, err := cl.Read(ctx, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": name, "namespace": ns}})
 	if err != nil {
-		return "", kubeErr(err)
+		return nil, kubeErr(err)
 	}
 	if !found {
-		return "", FinalError{fmt.Errorf("secret %s/%s not found in the default cluster", ns, name)}
+		return nil, FinalError{fmt.Errorf("secret %s/%s not found in the default cluster", ns, name)}
 	}
-	data, _ := obj["data"].(map[string]any)
-	enc, ok := data[key].(string)
-	if !ok {
-		return "", FinalError{fmt.Errorf("secret %s/%s has no key %q", ns, name, key)}
+	raw, _ := obj["data"].(map[string]any)
+	out := make(map[string][]byte, len(raw))
+	for k, v := range raw {
+		enc, _ := v.(string)
+		b, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return nil, FinalError{fmt.Errorf("secret %s/%s key %q: %w", ns, name, k, err)}
+		}
+		out[k] = b
 	}
-	b, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		return "", FinalError{fmt.Errorf("secret %s/%s key %q: %w", ns, name, key, err)}
-	}
-	return string(b), nil
+	return out, nil
 }
