@@ -47,7 +47,14 @@ func (es Errors) sorted() Errors {
 		}
 		return es[i].Line < es[j].Line
 	})
-	return es
+	out := es[:0]
+	for i, e := range es {
+		if i > 0 && e == es[i-1] {
+			continue // a broken definition is reported once, however many steps use it
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // collector gathers errors located through a document's line index.

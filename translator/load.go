@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -19,13 +20,42 @@ type inputs struct {
 	runs        []*document
 	workflows   map[string]*document // "<namespace>/<name>"
 	definitions map[string]cuedefs.Definition
+	// broken are the definitions that do not compile, by type: they fail
+	// the runs that use them, and only those.
+	broken map[string]Errors
+	// objects are the other Kubernetes objects of the run files.
+	objects  []Object
+	warnings []string
+}
+
+// Object is a Kubernetes object given beside the WorkflowRuns (a ConfigMap
+// a run reads, say), to be applied before the runs start.
+type Object struct {
+	File string         `json:"file"`
+	Line int            `json:"line"`
+	Data map[string]any `json:"object"`
+}
+
+// Name is "Kind namespace/name" (no namespace when it has none).
+func (o Object) Name() string {
+	md, _ := o.Data["metadata"].(map[string]any)
+	name, _ := md["name"].(string)
+	if ns, _ := md["namespace"].(string); ns != "" {
+		name = ns + "/" + name
+	}
+	kind, _ := o.Data["kind"].(string)
+	return kind + " " + name
+}
+
+func (in *inputs) warnf(format string, args ...any) {
+	in.warnings = append(in.warnings, fmt.Sprintf(format, args...))
 }
 
 // readInputs reads files and definition folders. Folders are read for
 // Workflows and WorkflowStepDefinitions (.yaml, .yml, .cue); files may hold
 // any of the three kinds.
 func readInputs(files, definitionPaths []string) (*inputs, Errors) {
-	in := &inputs{workflows: map[string]*document{}, definitions: map[string]cuedefs.Definition{}}
+	in := &inputs{workflows: map[string]*document{}, definitions: map[string]cuedefs.Definition{}, broken: map[string]Errors{}}
 	for k, v := range cuedefs.Builtins() {
 		in.definitions[k] = v
 	}
@@ -80,7 +110,10 @@ func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 	if filepath.Ext(file) == ".cue" {
 		d, err := cuedefs.ParseCUEFile(file, data)
 		if err != nil {
-			return Errors{{File: file, Msg: err.Error()}}
+			// The type is unknown; the file name is the best guess.
+			typ := strings.TrimSuffix(filepath.Base(file), ".cue")
+			in.markBroken(typ, Errors{{File: file, Msg: err.Error()}})
+			return nil
 		}
 		return in.addDefinition(d, nil, "")
 	}
@@ -107,6 +140,10 @@ func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 				errs = append(errs, es...)
 				continue
 			}
+			if es := unknownFields(doc, reflect.TypeOf(wf)); es != nil {
+				errs = append(errs, es...)
+				continue
+			}
 			in.workflows[WorkflowID(namespaceOr(wf.Metadata.Namespace), wf.Metadata.Name)] = doc
 		case KindWorkflowStepDefinition:
 			if e := checkAPIVersion(doc, GroupV1beta1); e != nil {
@@ -117,8 +154,16 @@ func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 		case "":
 			errs = append(errs, FieldError{File: file, Line: doc.line, Field: "kind", Msg: "missing"})
 		default:
-			errs = append(errs, FieldError{File: file, Line: doc.lineOf("kind"), Field: "kind",
-				Msg: fmt.Sprintf("unsupported kind %q (want WorkflowRun, Workflow or WorkflowStepDefinition)", doc.kind)})
+			if !runsAllowed {
+				in.warnf("%s:%d: %s ignored: a definitions folder holds Workflows and WorkflowStepDefinitions", file, doc.line, doc.kind)
+				continue
+			}
+			if doc.api == "" {
+				errs = append(errs, FieldError{File: file, Line: doc.line, Field: "apiVersion", Msg: fmt.Sprintf("missing: a %s needs an apiVersion", doc.kind)})
+				continue
+			}
+			es := in.addObject(doc)
+			errs = append(errs, es...)
 		}
 	}
 	return errs
@@ -142,7 +187,8 @@ func (in *inputs) readStepDefinition(doc *document) Errors {
 		return Errors{{File: doc.file, Line: doc.lineOf("metadata.name"), Field: "metadata.name", Msg: "missing"}}
 	}
 	if strings.TrimSpace(def.Spec.Schematic.CUE.Template) == "" {
-		return Errors{{File: doc.file, Line: doc.lineOf(field), Field: field, Msg: "missing"}}
+		in.markBroken(def.Metadata.Name, Errors{{File: doc.file, Line: doc.lineOf(field), Field: field, Msg: "missing"}})
+		return nil
 	}
 	// Template line 1 is the line after a block scalar's "|", else the
 	// scalar's own line.
@@ -159,13 +205,59 @@ func (in *inputs) readStepDefinition(doc *document) Errors {
 }
 
 // addDefinition checks that a user definition compiles and records it; a
-// user definition replaces a built-in of the same type.
+// user definition replaces a built-in of the same type, and says so. One
+// that does not compile is kept aside: it fails only the runs using it.
 func (in *inputs) addDefinition(d cuedefs.Definition, doc *document, field string) Errors {
 	if err := d.Check(); err != nil {
-		return cueErrors(err, d.File, field, fmt.Sprintf("definition %q does not compile: ", d.Type))
+		in.markBroken(d.Type, cueErrors(err, d.File, field, fmt.Sprintf("definition %q does not compile: ", d.Type)))
+		return nil
 	}
+	where := d.File
+	if doc != nil {
+		where = fmt.Sprintf("%s:%d", d.File, doc.line)
+	}
+	if prev, ok := in.definitions[d.Type]; ok {
+		if prev.Builtin {
+			in.warnf("%s: definition %q replaces the built-in one", where, d.Type)
+		} else {
+			in.warnf("%s: definition %q replaces the one in %s", where, d.Type, prev.File)
+		}
+	}
+	delete(in.broken, d.Type)
 	in.definitions[d.Type] = d
 	return nil
+}
+
+// markBroken sets a definition aside that does not compile.
+func (in *inputs) markBroken(typ string, errs Errors) {
+	in.broken[typ] = errs
+	delete(in.definitions, typ)
+}
+
+// addObject keeps a Kubernetes object of a run file, to be applied
+// before the runs start.
+func (in *inputs) addObject(doc *document) Errors {
+	var obj map[string]any
+	if es := doc.into(&obj); es != nil {
+		return es
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if name, _ := md["name"].(string); name == "" {
+		return Errors{{File: doc.file, Line: doc.lineOf("metadata.name"), Field: "metadata.name", Msg: fmt.Sprintf("missing: a %s needs a name", doc.kind)}}
+	}
+	in.objects = append(in.objects, Object{File: doc.file, Line: doc.line, Data: obj})
+	return nil
+}
+
+// brokenWarnings tell of the broken definitions no run used.
+func (in *inputs) brokenWarnings(used map[string]bool) {
+	for _, typ := range sortedKeys(in.broken) {
+		if used[typ] {
+			continue
+		}
+		es := in.broken[typ]
+		in.warnf("definition %q does not compile, so runs cannot use it:\n  %s", typ, strings.ReplaceAll(es.Error(), "\n", "\n  "))
+	}
 }
 
 // cueErrors converts CUE errors into FieldErrors at the positions CUE gives.

@@ -2,6 +2,7 @@ package translator
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 
 	"github.com/velaflow/velaflow/cuedefs"
@@ -16,42 +17,87 @@ type Options struct {
 	DefinitionPaths []string
 }
 
+// Result is what the files hold: the runs' plans, the other Kubernetes
+// objects given beside them, and warnings (a definition replacing a
+// built-in, one that does not compile but no run uses).
+type Result struct {
+	Plans    []*Plan
+	Objects  []Object
+	Warnings []string
+}
+
 // Translate reads, validates and plans every WorkflowRun in the files. It
 // returns all problems found at once, as Errors.
 func Translate(opts Options) ([]*Plan, error) {
+	res, err := TranslateAll(opts)
+	if err != nil {
+		return nil, err
+	}
+	return res.Plans, nil
+}
+
+// TranslateAll is Translate that also returns the objects beside the runs
+// and the warnings.
+func TranslateAll(opts Options) (*Result, error) {
 	if len(opts.Files) == 0 {
 		return nil, fmt.Errorf("no files given")
 	}
 	in, errs := readInputs(opts.Files, opts.DefinitionPaths)
-	var plans []*Plan
+	res := &Result{Objects: in.objects}
+	used := map[string]bool{}
 	for _, doc := range in.runs {
-		p, es := in.plan(doc)
+		p, es := in.plan(doc, used)
 		errs = append(errs, es...)
 		if p != nil {
-			plans = append(plans, p)
+			res.Plans = append(res.Plans, p)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs.sorted()
 	}
-	if len(plans) == 0 {
+	if len(res.Plans) == 0 {
 		return nil, fmt.Errorf("%v: no WorkflowRun found", opts.Files)
 	}
-	return plans, nil
+	in.brokenWarnings(used)
+	res.Warnings = in.warnings
+	return res, nil
 }
 
-// LoadDefinitions returns the built-in definitions plus those in paths.
-func LoadDefinitions(paths ...string) (map[string]cuedefs.Definition, error) {
+// Catalog is the step types a worker or the CLI knows: the built-ins and
+// the definitions in some folders.
+type Catalog struct {
+	Definitions map[string]cuedefs.Definition
+	// Broken are the definitions that do not compile, with why.
+	Broken   map[string]Errors
+	Warnings []string
+	// Errors are the files that cannot be read at all.
+	Errors Errors
+}
+
+// LoadCatalog reads the built-in definitions plus those in paths. A
+// definition that does not compile is in Broken, not an error.
+func LoadCatalog(paths ...string) *Catalog {
 	in, errs := readInputs(nil, paths)
-	if len(errs) > 0 {
-		return nil, errs.sorted()
-	}
-	return in.definitions, nil
+	in.brokenWarnings(nil)
+	return &Catalog{Definitions: in.definitions, Broken: in.broken, Warnings: in.warnings, Errors: errs.sorted()}
 }
 
-func (in *inputs) plan(doc *document) (*Plan, Errors) {
+// LoadDefinitions returns the built-in definitions plus those in paths
+// that compile; files that cannot be read are an error.
+func LoadDefinitions(paths ...string) (map[string]cuedefs.Definition, error) {
+	c := LoadCatalog(paths...)
+	if len(c.Errors) > 0 {
+		return nil, c.Errors
+	}
+	return c.Definitions, nil
+}
+
+func (in *inputs) plan(doc *document, used map[string]bool) (*Plan, Errors) {
 	var run WorkflowRun
 	if es := doc.into(&run); es != nil {
+		return nil, es
+	}
+	if es := unknownFields(doc, reflect.TypeOf(run)); es != nil {
 		return nil, es
 	}
 	c := &collector{}
@@ -91,7 +137,7 @@ func (in *inputs) plan(doc *document) (*Plan, Errors) {
 		c.add(stepsDoc, stepsField, "no steps")
 	}
 
-	v := &validator{in: in, doc: stepsDoc, c: c, plan: p}
+	v := &validator{in: in, doc: stepsDoc, c: c, plan: p, used: used}
 	p.Steps = v.steps(steps, stepsField, "step", false)
 	v.checkGraph(p.Steps, stepsField)
 	return p, c.errs

@@ -16,6 +16,8 @@ type validator struct {
 	doc  *document
 	c    *collector
 	plan *Plan
+	// used collects the step types the runs use.
+	used map[string]bool
 }
 
 // steps converts a list of steps; prefix names unnamed steps ("step" gives
@@ -105,6 +107,12 @@ func (v *validator) checkStep(s *Step, f, group string) {
 	}
 	if s.Type == "" {
 		v.c.add(v.doc, f+".type", "missing")
+		return
+	}
+	v.used[s.Type] = true
+	if broken, ok := v.in.broken[s.Type]; ok {
+		v.c.add(v.doc, f+".type", "step type %q: its definition does not compile", s.Type)
+		v.c.errs = append(v.c.errs, broken...)
 		return
 	}
 	def, ok := v.in.definitions[s.Type]

@@ -8,14 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/workflows"
 )
 
 func newRunCmd(g *globals) *cobra.Command {
 	var files, defs []string
-	var wait bool
-	var output string
+	var wait, skipObjects bool
+	var output, kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "run -f FILE... [--definitions DIR]... [--wait] [-o json]",
 		Short: "Validate WorkflowRuns and start them",
@@ -24,9 +25,21 @@ func newRunCmd(g *globals) *cobra.Command {
 			"With --wait, print each step's progress and exit 0 if the run succeeded, 1 otherwise.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			plans, err := translator.Translate(translator.Options{Files: files, DefinitionPaths: defs})
+			res, err := translator.TranslateAll(translator.Options{Files: files, DefinitionPaths: defs})
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
+			}
+			printWarnings(cmd, res.Warnings)
+			plans := res.Plans
+			if !skipObjects {
+				err := runs.ApplyObjects(cmd.Context(), kubeconfig, res.Objects, func(o translator.Object) {
+					if output != "json" {
+						fmt.Fprintf(cmd.OutOrStdout(), "applied %s\n", o.Name())
+					}
+				})
+				if err != nil {
+					return err
+				}
 			}
 			rc, closeFn, err := g.runs()
 			if err != nil {
@@ -73,9 +86,18 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "YAML file with WorkflowRuns (and Workflows/definitions); repeatable")
 	cmd.Flags().StringArrayVar(&defs, "definitions", nil, "folder or file of Workflows and WorkflowStepDefinitions (.yaml/.cue); repeatable")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to finish, printing step progress")
+	cmd.Flags().BoolVar(&skipObjects, "skip-objects", false, "do not apply the other Kubernetes objects in the files (ConfigMaps, Secrets ...)")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "cluster the other objects in the files are applied to (default: $KUBECONFIG, then in-cluster)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints the started runs (or, with --wait, the final runs) as JSON")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
+}
+
+// printWarnings writes the translator's warnings to stderr.
+func printWarnings(cmd *cobra.Command, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+	}
 }
 
 func startedJSON(plans []*translator.Plan) []map[string]string {

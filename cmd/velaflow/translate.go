@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -18,10 +19,12 @@ func newTranslateCmd() *cobra.Command {
 		Short: "Validate WorkflowRuns and print their Plans as JSON, starting nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			plans, err := translator.Translate(translator.Options{Files: files, DefinitionPaths: defs})
+			res, err := translator.TranslateAll(translator.Options{Files: files, DefinitionPaths: defs})
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
 			}
+			printWarnings(cmd, res.Warnings)
+			plans := res.Plans
 			if len(plans) == 1 {
 				return printJSON(cmd, plans[0])
 			}
@@ -36,26 +39,39 @@ func newTranslateCmd() *cobra.Command {
 
 func newDefCmd() *cobra.Command {
 	var defs []string
-	root := &cobra.Command{Use: "def", Short: "List and show step definitions"}
+	root := &cobra.Command{Use: "def", Short: "List, show and check step definitions"}
 	root.PersistentFlags().StringArrayVar(&defs, "definitions", nil, "folder or file of definitions besides the built-ins; repeatable")
+	load := func(cmd *cobra.Command) (*translator.Catalog, error) {
+		c := translator.LoadCatalog(defs...)
+		if len(c.Errors) > 0 {
+			return nil, &exitError{code: 2, err: c.Errors}
+		}
+		printWarnings(cmd, c.Warnings)
+		return c, nil
+	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the step types",
+		Short: "List the step types, and where each comes from",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			all, err := translator.LoadDefinitions(defs...)
+			c, err := load(cmd)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
 			fmt.Fprintln(tw, "TYPE\tSOURCE\tDESCRIPTION")
-			for _, t := range cuedefs.SortedTypes(all) {
-				d := all[t]
+			for _, t := range cuedefs.SortedTypes(c.Definitions) {
+				d := c.Definitions[t]
 				src := d.File
 				if d.Builtin {
 					src = "built-in"
+				} else if _, ok := cuedefs.Builtins()[t]; ok {
+					src += " (replaces the built-in)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", t, src, d.Description)
+			}
+			for _, t := range sortedBroken(c) {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t, c.Broken[t][0].File, "does not compile (velaflow def vet)")
 			}
 			return tw.Flush()
 		},
@@ -65,13 +81,16 @@ func newDefCmd() *cobra.Command {
 		Short: "Print a step type's CUE template",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			all, err := translator.LoadDefinitions(defs...)
+			c, err := load(cmd)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return err
 			}
-			d, ok := all[args[0]]
+			d, ok := c.Definitions[args[0]]
 			if !ok {
-				return fmt.Errorf("unknown step type %q (known: %s)", args[0], strings.Join(cuedefs.SortedTypes(all), ", "))
+				if es, broken := c.Broken[args[0]]; broken {
+					return &exitError{code: 2, err: es}
+				}
+				return fmt.Errorf("unknown step type %q (known: %s)", args[0], strings.Join(cuedefs.SortedTypes(c.Definitions), ", "))
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "// %s: %s\n// from %s, %s\n", d.Type, d.Description, d.File, d.Digest)
@@ -79,6 +98,47 @@ func newDefCmd() *cobra.Command {
 			return nil
 		},
 	}
-	root.AddCommand(list, show)
+	vet := &cobra.Command{
+		Use:   "vet DIR|FILE...",
+		Short: "Check every definition in folders or files; exit 1 if any does not compile",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := translator.LoadCatalog(args...)
+			w := cmd.ErrOrStderr()
+			problems := append(translator.Errors{}, c.Errors...)
+			for _, t := range sortedBroken(c) {
+				problems = append(problems, c.Broken[t]...)
+			}
+			for _, p := range problems {
+				fmt.Fprintln(w, p.Error())
+			}
+			for _, wn := range c.Warnings {
+				if !strings.Contains(wn, "does not compile") {
+					fmt.Fprintf(w, "warning: %s\n", wn)
+				}
+			}
+			user := 0
+			for _, d := range c.Definitions {
+				if !d.Builtin {
+					user++
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d definitions compile, %d do not\n", user, len(c.Broken))
+			if len(problems) > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d problems", len(problems))}
+			}
+			return nil
+		},
+	}
+	root.AddCommand(list, show, vet)
 	return root
+}
+
+func sortedBroken(c *translator.Catalog) []string {
+	out := make([]string, 0, len(c.Broken))
+	for t := range c.Broken {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
 }

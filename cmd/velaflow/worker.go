@@ -39,10 +39,14 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 }
 
 func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker, error) {
-	defs, err := translator.LoadDefinitions(f.defs...)
-	if err != nil {
-		return nil, &exitError{code: 2, err: err}
+	catalog := translator.LoadCatalog(f.defs...)
+	if len(catalog.Errors) > 0 {
+		return nil, &exitError{code: 2, err: catalog.Errors}
 	}
+	for _, w := range catalog.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
+	defs := catalog.Definitions
 	reg, err := kube.NewRegistry(f.kube)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
