@@ -118,14 +118,14 @@ func TestCompatConfigValidation(t *testing.T) {
 	b.ksNamespace(t, "vela-system", "shanghai")
 	kc := b.ksClient(t, "shanghai")
 	_, err := kc.CoreV1().ConfigMaps("vela-system").Create(context.Background(), &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "config-template-image-registry", Namespace: "vela-system"},
+		ObjectMeta: metav1.ObjectMeta{Name: "config-template-registry-strict", Namespace: "vela-system"},
 		Data:       map[string]string{"template": ccTemplate},
 	}, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}
 	r := b.ksStart(t, ns, "cc-invalid", ksSteps("cc-invalid", ns,
-		`- {name: registry, type: create-config, retry: {limit: 1}, properties: {name: bad, template: image-registry, config: {registry: ""}}}`))
+		`- {name: registry, type: create-config, retry: {limit: 1}, properties: {name: bad, template: registry-strict, config: {registry: ""}}}`))
 	st := r.end(t)
 	require.Equal(t, workflows.RunFailed, st.Phase, r.describe(t))
 	assert.Contains(t, stepOf(st, "registry").Message, "registry is empty")
