@@ -68,6 +68,7 @@ func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Val
 		return cue.Value{}, err
 	}
 	dropUnusedImports(file)
+	rewriteListAddition(file)
 	inst := build.NewContext().NewInstance("", nil)
 	for spec := range file.ImportSpecs() {
 		importPath := strings.Trim(spec.Path.Value, `"`)
@@ -91,7 +92,7 @@ func Compile(ctx *cue.Context, source, filename string, lineOffset int) (cue.Val
 		// The top-level value is also in error while a comprehension's
 		// condition waits for an operation's result (`if apply.status.x
 		// > 0`); Validate tells such incomplete values from real errors.
-		if err := v.Validate(); err != nil {
+		if err := ValidatePending(v); err != nil {
 			return cue.Value{}, err
 		}
 	}

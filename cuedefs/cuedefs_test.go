@@ -84,3 +84,20 @@ func TestParameterDefaultsFromContext(t *testing.T) {
 	assert.Equal(t, []string{"name"}, errs[0].Path)
 	assert.Equal(t, "required parameter missing", errs[0].Msg)
 }
+
+func TestListAdditionStillWorks(t *testing.T) {
+	v, err := Compile(NewContext(), `
+parameter: {args: [...string]}
+parameter: args: ["--version=2"]
+command: ["vela", "addon", "enable"] + parameter.args
+both: (["a"]) + ["b"]
+`, "t.cue", 0)
+	require.NoError(t, err)
+	var got struct {
+		Command []string `json:"command"`
+		Both    []string `json:"both"`
+	}
+	require.NoError(t, v.Decode(&got))
+	assert.Equal(t, []string{"vela", "addon", "enable", "--version=2"}, got.Command)
+	assert.Equal(t, []string{"a", "b"}, got.Both)
+}

@@ -52,7 +52,7 @@ func (d Definition) Check() error {
 		// operation results are fine here. CUE treats a selector into an
 		// imported package as incomplete, so unknown operations are checked
 		// on their own.
-		err = v.Validate()
+		err = ValidatePending(v)
 	}
 	if err == nil {
 		err = checkOpSelectors(d)

@@ -107,7 +107,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 		}
 		v = v.FillPath(cue.ParsePath(f.path), fv)
 	}
-	if err := v.Validate(); err != nil {
+	if err := cuedefs.ValidatePending(v); err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q with the step's parameters: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
 
@@ -139,7 +139,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	case o.Break:
 		return res, nil
 	}
-	if err := done.Validate(); err != nil {
+	if err := cuedefs.ValidatePending(done); err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
 	outputs, err := readOutputs(cctx, done, req.Outputs)

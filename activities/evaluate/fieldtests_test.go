@@ -252,3 +252,33 @@ if read.$returns.value.status != _|_ {
 	require.NoError(t, err)
 	assert.Equal(t, Succeeded, res.Phase)
 }
+
+// A field of an object passed in through a parameter, read before the
+// operation has run (CUE calls it undefined, the definition having closed
+// the struct), is decided once the result is in.
+func TestFieldsOfAResultNotYetThere(t *testing.T) {
+	src := `
+import "vela/op"
+parameter: {data: {...}}
+app: apply: op.#Apply & {value: parameter.data}
+wait: op.#ConditionalWait & {
+  continue: app.apply.value.status.phase == "running" && app.apply.value.status.observedGeneration == app.apply.value.metadata.generation
+}
+`
+	f := newFake(t, map[string]map[string]any{})
+	apply, _ := ops.Lookup("kube", "apply")
+	run := apply.Run
+	apply.Run = func(ctx context.Context, c *ops.Call) (any, error) {
+		res, err := run(ctx, c)
+		obj := res.(map[string]any)["value"].(map[string]any)
+		obj["metadata"].(map[string]any)["generation"] = 2 // as the server answers
+		obj["status"] = map[string]any{"phase": "running", "observedGeneration": 2}
+		return res, err
+	}
+	ops.Register(apply)
+	res, err := Run(context.Background(), Request{Definition: def(src), Parameter: map[string]any{
+		"data": map[string]any{"apiVersion": "core.oam.dev/v1beta1", "kind": "Application", "metadata": map[string]any{"name": "a", "namespace": "default"}}}})
+	require.NoError(t, err)
+	assert.Equal(t, Succeeded, res.Phase)
+	assert.Contains(t, f.objs, "a")
+}

@@ -82,8 +82,7 @@ func walk(v cue.Value, visit func(cue.Value) bool) bool {
 
 func children(v cue.Value) []cue.Value {
 	var out []cue.Value
-	switch v.IncompleteKind() {
-	case cue.ListKind:
+	if v.IncompleteKind() == cue.ListKind {
 		it, err := v.List()
 		if err != nil {
 			return nil
@@ -92,14 +91,16 @@ func children(v cue.Value) []cue.Value {
 			out = append(out, it.Value())
 		}
 		return out
-	case cue.StructKind:
-		it, err := v.Fields(cue.Optional(true), cue.Hidden(true))
-		if err != nil {
-			return nil
-		}
-		for it.Next() {
-			out = append(out, it.Value())
-		}
+	}
+	// Not only structs: a struct whose comprehension still waits for a
+	// result (`if apply.status.failed > 0`) is incomplete, but its fields
+	// are there to walk.
+	it, err := v.Fields(cue.Optional(true), cue.Hidden(true))
+	if err != nil {
+		return nil
+	}
+	for it.Next() {
+		out = append(out, it.Value())
 	}
 	sort.SliceStable(out, func(i, j int) bool { return before(out[i], out[j]) })
 	return out
@@ -138,9 +139,6 @@ func stepOrder(v cue.Value) (int, bool) {
 }
 
 func isTask(v cue.Value) bool {
-	if v.IncompleteKind() != cue.StructKind {
-		return false
-	}
 	do := v.LookupPath(doPath)
 	if !do.Exists() {
 		return false

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"time"
@@ -42,7 +43,17 @@ func wait(_ context.Context, c *Call) (any, error) {
 		Continue bool   `json:"continue"`
 		Message  string `json:"message"`
 	}
-	if err := c.Decode(&args); err != nil {
+	err := c.Decode(&args)
+	var incomplete IncompleteError
+	if errors.As(err, &incomplete) {
+		// A condition over a field that is not there yet does not hold yet.
+		c.Outcome.update(func(o *Outcome) {
+			o.Wait = true
+			o.Message = "waiting: " + incomplete.Error()
+		})
+		return nil, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	if !args.Continue {

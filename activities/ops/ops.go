@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"cuelang.org/go/cue"
+
+	"github.com/velaflow/velaflow/cuedefs"
 )
 
 // Op is one operation.
@@ -96,13 +98,26 @@ type FinalError struct{ Err error }
 func (e FinalError) Error() string { return e.Err.Error() }
 func (e FinalError) Unwrap() error { return e.Err }
 
-// Decode reads the arguments into a Go value.
+// Decode reads the arguments into a Go value. Arguments that are not
+// concrete yet, because they refer to a field an earlier operation's
+// result does not have (yet), give an IncompleteError: the step is retried,
+// as KubeVela retries it. Any other problem is a RenderingError.
 func (c *Call) Decode(into any) error {
-	if err := c.Args.Decode(into); err != nil {
-		return RenderingError{fmt.Errorf("arguments: %w", err)}
+	err := c.Args.Decode(into)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if cuedefs.ValidatePending(c.Args) == nil && c.Args.Validate(cue.Concrete(true)) != nil {
+		return IncompleteError{fmt.Errorf("arguments not complete yet: %w", err)}
+	}
+	return RenderingError{fmt.Errorf("arguments: %w", err)}
 }
+
+// IncompleteError marks arguments that refer to values not there yet.
+type IncompleteError struct{ Err error }
+
+func (e IncompleteError) Error() string { return e.Err.Error() }
+func (e IncompleteError) Unwrap() error { return e.Err }
 
 // RenderingError marks arguments that cannot be read: retrying cannot help.
 type RenderingError struct{ Err error }
