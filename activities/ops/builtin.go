@@ -1,8 +1,8 @@
 package ops
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
