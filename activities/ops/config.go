@@ -23,7 +23,12 @@ type configRef struct {
 	Namespace string `json:"namespace"`
 }
 
-func (c *Call) configStore(ctx context.Context) (configstore.Store, error) {
+// configStore decodes the call's arguments into args and returns the
+// store of the default cluster.
+func (c *Call) configStore(ctx context.Context, args any) (configstore.Store, error) {
+	if err := c.Decode(args); err != nil {
+		return configstore.Store{}, err
+	}
 	cl, err := c.cluster(ctx, "")
 	return configstore.Store{Cluster: cl}, err
 }
@@ -42,25 +47,19 @@ func createConfig(ctx context.Context, c *Call) (any, error) {
 		Template string         `json:"template"`
 		Config   map[string]any `json:"config"`
 	}
-	if err := c.Decode(&args); err != nil {
+	store, err := c.configStore(ctx, &args)
+	if err != nil {
 		return nil, err
 	}
 	if args.Name == "" || args.Namespace == "" {
 		return nil, RenderingError{fmt.Errorf("a config needs a name and a namespace")}
-	}
-	store, err := c.configStore(ctx)
-	if err != nil {
-		return nil, err
 	}
 	return nil, configErr(store.Create(ctx, args.Name, args.Namespace, args.Template, args.Config))
 }
 
 func readConfig(ctx context.Context, c *Call) (any, error) {
 	var args configRef
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	store, err := c.configStore(ctx)
+	store, err := c.configStore(ctx, &args)
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +75,12 @@ func listConfig(ctx context.Context, c *Call) (any, error) {
 		Template  string `json:"template"`
 		Namespace string `json:"namespace"`
 	}
-	if err := c.Decode(&args); err != nil {
+	store, err := c.configStore(ctx, &args)
+	if err != nil {
 		return nil, err
 	}
 	if args.Template == "" || args.Namespace == "" {
 		return nil, RenderingError{fmt.Errorf("listing configs needs a template and a namespace")}
-	}
-	store, err := c.configStore(ctx)
-	if err != nil {
-		return nil, err
 	}
 	configs, err := store.List(ctx, args.Namespace, args.Template)
 	if err != nil {
@@ -95,10 +91,7 @@ func listConfig(ctx context.Context, c *Call) (any, error) {
 
 func deleteConfig(ctx context.Context, c *Call) (any, error) {
 	var args configRef
-	if err := c.Decode(&args); err != nil {
-		return nil, err
-	}
-	store, err := c.configStore(ctx)
+	store, err := c.configStore(ctx, &args)
 	if err != nil {
 		return nil, err
 	}
