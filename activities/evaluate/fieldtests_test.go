@@ -282,3 +282,16 @@ wait: op.#ConditionalWait & {
 	assert.Equal(t, Succeeded, res.Phase)
 	assert.Contains(t, f.objs, "a")
 }
+
+// @step(n) orders operations before their written order, as in KubeVela.
+func TestStepAttributesOrderOperations(t *testing.T) {
+	src := `
+import "vela/op"
+second: op.#Log & {data: "second"} @step(2)
+first: op.#Log & {data: "first"} @step(1)
+last: op.#Log & {data: "last"}
+`
+	res, err := Run(context.Background(), Request{Definition: def(src)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"first", "second", "last"}, res.Logs)
+}
