@@ -52,6 +52,8 @@ type Activities struct {
 	RootCAs *x509.CertPool
 	// LogLevel is the highest #Log level steps keep (0: the default, 3).
 	LogLevel int
+	// OpenAIBaseURL redirects requests to the OpenAI API ("": none).
+	OpenAIBaseURL string
 }
 
 // StepInput is one execution of one step.
@@ -215,7 +217,7 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 func (a *Activities) env(in StepInput) *ops.Env {
-	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel}
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel, OpenAIBaseURL: a.OpenAIBaseURL}
 	if a.Registry != nil {
 		env.Clusters = a.Registry
 	}

@@ -37,6 +37,9 @@ type Options struct {
 	RootCAs *x509.CertPool
 	// LogLevel is the highest #Log level steps keep (0: the default, 3).
 	LogLevel int
+	// OpenAIBaseURL is an OpenAI-compatible server that requests to the
+	// OpenAI API go to instead ("": the API itself).
+	OpenAIBaseURL string
 }
 
 // New registers velaflow's workflow and activities on a new worker.
@@ -60,7 +63,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
-	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel}
+	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {
 			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)

@@ -2,6 +2,8 @@ package evaluate
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,4 +61,23 @@ c: util.#Log & {$params: {data: {k: "v"}, level: 1}}
 	res, err = Run(context.Background(), Request{Definition: def(src), Env: &ops.Env{LogLevel: 5}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"default level", "debug detail", `{"k":"v"}`}, res.Logs)
+}
+
+func TestOpenAIRequestsGoToTheWorkersServer(t *testing.T) {
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		w.Write([]byte(`{"choices": [{"message": {"content": "hello"}}]}`))
+	}))
+	defer srv.Close()
+	src := `
+import ("vela/op", "encoding/json")
+http: op.#HTTPDo & {method: "POST", url: "https://api.openai.com/v1/chat/completions", request: body: "{}"}
+answer: json.Unmarshal(http.response.body).choices[0].message.content
+`
+	res, err := Run(context.Background(), Request{Definition: def(src), Env: &ops.Env{OpenAIBaseURL: srv.URL + "/v1/"},
+		Outputs: []translator.Output{{Name: "a", ValueFrom: "answer"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "hello", res.Outputs["a"])
+	assert.Equal(t, []string{"/v1/chat/completions"}, paths)
 }

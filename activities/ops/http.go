@@ -71,6 +71,19 @@ type HTTPResult struct {
 
 var httpClient = &http.Client{}
 
+// OpenAIAPI is the base URL of the OpenAI API, as templates write it.
+const OpenAIAPI = "https://api.openai.com/v1"
+
+// redirectOpenAI sends requests to the OpenAI API to the worker's
+// OpenAI-compatible server, when it has one, so templates that name the
+// API (KubeVela's chat-gpt) work with it unchanged.
+func (e *Env) redirectOpenAI(url string) string {
+	if e == nil || e.OpenAIBaseURL == "" || !strings.HasPrefix(url, OpenAIAPI) {
+		return url
+	}
+	return strings.TrimSuffix(e.OpenAIBaseURL, "/") + strings.TrimPrefix(url, OpenAIAPI)
+}
+
 // httpClient is the client for one request: the shared one, or one with
 // the worker's CAs or the tls_config Secret's CA and client certificate.
 func (c *Call) httpClient(ctx context.Context, tc *tlsConfigArgs) (*http.Client, error) {
@@ -104,6 +117,7 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 	if args.URL == "" {
 		return nil, RenderingError{fmt.Errorf("url is missing")}
 	}
+	args.URL = c.Env.redirectOpenAI(args.URL)
 	if args.Request.Timeout != "" {
 		d, err := time.ParseDuration(args.Request.Timeout)
 		if err != nil {

@@ -27,6 +27,9 @@ type Env struct {
 	RootCAs *x509.CertPool
 	// LogLevel is the highest #Log level kept (0: DefaultLogLevel).
 	LogLevel int
+	// OpenAIBaseURL, when set, is where requests to the OpenAI API
+	// (https://api.openai.com/v1/...) go: an OpenAI-compatible server.
+	OpenAIBaseURL string
 }
 
 func (e *Env) logLevel() int {

@@ -24,6 +24,7 @@ type workerFlags struct {
 	kube     kube.Options
 	caFile   string
 	logLevel int
+	openAI   string
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -34,6 +35,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kube.Kubeconfig, "kubeconfig", "", "kubeconfig of the default cluster (default: $KUBECONFIG, then in-cluster)")
 	cmd.Flags().StringVar(&f.kube.ClustersFile, "clusters", "", "YAML file naming more clusters: clusters: [{name, kubeconfig, context}]")
 	cmd.Flags().IntVar(&f.logLevel, "log-level", 3, "highest level of #Log data that steps keep (#Log's level defaults to 3)")
+	cmd.Flags().StringVar(&f.openAI, "openai-base-url", os.Getenv("OPENAI_BASE_URL"), "an OpenAI-compatible server that requests to https://api.openai.com/v1 go to (default $OPENAI_BASE_URL)")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM certificate authorities that HTTPS and SMTP operations trust besides the system's")
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
@@ -55,7 +57,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
