@@ -16,13 +16,21 @@ func ApplyObjects(ctx context.Context, kubeconfig string, objects []translator.O
 	if len(objects) == 0 {
 		return nil
 	}
+	noCluster := func(err error) error {
+		what := objects[0].Name()
+		if len(objects) > 1 {
+			what += fmt.Sprintf(" (and %d more objects)", len(objects)-1)
+		}
+		return fmt.Errorf("%s:%d: %s, given beside the runs, needs a cluster to go to: give --kubeconfig or set KUBECONFIG, or leave the objects out with --skip-objects (%v)",
+			objects[0].File, objects[0].Line, what, err)
+	}
 	reg, err := kube.NewRegistry(kube.Options{Kubeconfig: kubeconfig, SecretNamespace: "-"})
 	if err != nil {
-		return err
+		return noCluster(err)
 	}
 	cl, err := reg.Get(ctx, "")
 	if err != nil {
-		return fmt.Errorf("apply the objects beside the runs (or leave them out with --skip-objects): %w", err)
+		return noCluster(err)
 	}
 	for _, o := range objects {
 		if _, err := cl.Apply(ctx, kube.Run{}, o.Data, nil); err != nil {
