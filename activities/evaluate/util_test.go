@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -80,4 +81,30 @@ answer: json.Unmarshal(http.response.body).choices[0].message.content
 	require.NoError(t, err)
 	assert.Equal(t, "hello", res.Outputs["a"])
 	assert.Equal(t, []string{"/v1/chat/completions"}, paths)
+}
+
+func TestLegacyPromCheckKeepsItsTimeAcrossExecutions(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"status":"success","data":{"resultType":"scalar","result":[1700000000,"0.99"]}}`))
+	}))
+	defer srv.Close()
+	src := `
+import "vela/op"
+check: op.#PromCheck & {query: "up", metricEndpoint: "` + srv.URL + `", condition: ">=0.95", duration: "1h"}
+wait: op.#ConditionalWait & {continue: check.result, message: check.message}
+`
+	res, err := Run(context.Background(), Request{Definition: def(src)})
+	require.NoError(t, err)
+	assert.Equal(t, Waiting, res.Phase)
+	assert.Contains(t, res.Message, "the query result is 0.99, indicating success")
+	require.Contains(t, res.Memo, "state:check", "when the condition started to hold is kept for the next execution")
+
+	// An hour later, as the step's next execution sees it.
+	var st map[string]int64
+	require.NoError(t, json.Unmarshal(res.Memo["state:check"], &st))
+	st["holdsSince"] -= 3600
+	raw, _ := json.Marshal(st)
+	res, err = Run(context.Background(), Request{Definition: def(src), Memo: map[string]json.RawMessage{"state:check": raw}})
+	require.NoError(t, err)
+	assert.Equal(t, Succeeded, res.Phase)
 }
