@@ -217,7 +217,7 @@ func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (a
 	if op.Stateful {
 		call.State = r.req.Memo[stateKey]
 	}
-	res, err := op.Run(ctx, call)
+	res, err := runSafely(ctx, op, call)
 	if op.Stateful {
 		if st := call.NewState(); st != nil {
 			r.remember(stateKey, st)
@@ -250,6 +250,17 @@ func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (a
 		}
 	}
 	return wrapResult(op, res, newStyle), nil
+}
+
+// runSafely runs an operation; a panic in it fails the step (naming the
+// operation) instead of taking the worker down.
+func runSafely(ctx context.Context, op ops.Op, call *ops.Call) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, ops.FinalError{Err: fmt.Errorf("operation panicked: %v", p)}
+		}
+	}()
+	return op.Run(ctx, call)
 }
 
 // wrapResult places a result where the template reads it: under $returns

@@ -108,3 +108,18 @@ wait: op.#ConditionalWait & {continue: check.result, message: check.message}
 	require.NoError(t, err)
 	assert.Equal(t, Succeeded, res.Phase)
 }
+
+func TestAPanickingOperationFailsTheStepNotTheWorker(t *testing.T) {
+	ops.Register(ops.Op{Provider: "test", Do: "panic", Run: func(context.Context, *ops.Call) (any, error) {
+		var m map[string]int
+		m["boom"]++ // a nil map write, as a buggy operation would
+		return nil, nil
+	}})
+	_, err := Run(context.Background(), Request{Definition: def(`
+boom: {#do: "panic", #provider: "test"}
+`)})
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.False(t, e.Retryable)
+	assert.Contains(t, e.Error(), "boom (test.panic): operation panicked: assignment to entry in nil map")
+}

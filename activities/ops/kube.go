@@ -131,6 +131,11 @@ func kubeApplyInParallel(ctx context.Context, c *Call) (any, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { // a panic here would take the worker down
+				if p := recover(); p != nil {
+					errs[i] = FinalError{fmt.Errorf("apply panicked: %v", p)}
+				}
+			}()
 			out[i], errs[i] = cl.Apply(ctx, c.run(), obj, nil)
 		}()
 	}
