@@ -381,6 +381,12 @@ spec:
 			all := c.Must("logs", c.Name)
 			assert.Contains(t, all, "inner: inside the group")
 			assert.Contains(t, all, "cache: ready in 2 regions")
+			// A step that logged nothing prints nothing, as a run does; a
+			// step the run does not have is an error naming the steps.
+			assert.Equal(t, "", c.Must("logs", c.Name, "--step", "grp"))
+			out, errOut, code := c.CLI("logs", c.Name, "--step", "cahce")
+			assert.Equal(t, 1, code, out)
+			assert.Contains(t, errOut, `has no step "cahce" (its steps: cache, grp, inner)`)
 		},
 		want: caseWant{Phase: workflows.RunSucceeded, Steps: map[string]stepWant{"cache": stepOK(), "grp": stepOK(), "inner": stepOK()}},
 	}}

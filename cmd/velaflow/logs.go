@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/velaflow/velaflow/workflows"
 )
 
 func newLogsCmd(g *globals) *cobra.Command {
@@ -26,11 +29,17 @@ func newLogsCmd(g *globals) *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if step != "" {
-				lines, ok := logs[step]
-				if !ok {
-					return fmt.Errorf("step %s of run %s/%s logged nothing", step, ns, args[0])
+				// A step that logged nothing prints nothing, as a run does;
+				// a step the run does not have is an error.
+				obj, err := rc.Status(cmd.Context(), ns, args[0])
+				if err != nil {
+					return err
 				}
-				for _, l := range lines {
+				names := stepNames(obj.Status.Steps)
+				if !slices.Contains(names, step) {
+					return fmt.Errorf("run %s/%s has no step %q (its steps: %s)", ns, args[0], step, strings.Join(names, ", "))
+				}
+				for _, l := range logs[step] {
 					fmt.Fprintln(w, l)
 				}
 				return nil
@@ -46,4 +55,14 @@ func newLogsCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&ns, "namespace", "n", "default", "the run's namespace")
 	cmd.Flags().StringVar(&step, "step", "", "only this step's lines, without the step prefix")
 	return cmd
+}
+
+// stepNames lists the names of steps and their sub-steps, in order.
+func stepNames(steps []workflows.StepStatus) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Name)
+		out = append(out, stepNames(s.SubSteps)...)
+	}
+	return out
 }
