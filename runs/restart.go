@@ -54,7 +54,7 @@ func (c *Client) Restart(ctx context.Context, namespace, name, step string) (cli
 			return nil, err
 		}
 	}
-	return c.start(ctx, in)
+	return c.start(ctx, in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
 }
 
 // input is the input a run's execution was started with.

@@ -45,16 +45,28 @@ type Object struct {
 // Start starts a planned run under workflow ID "<namespace>/<name>". A run
 // of that name that is still going is an error; a finished one is replaced.
 func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
-	return c.start(ctx, workflows.RunInput{Plan: *plan})
+	return c.start(ctx, workflows.RunInput{Plan: *plan}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
 }
 
-func (c *Client) start(ctx context.Context, in workflows.RunInput) (client.WorkflowRun, error) {
+// Replace starts a run, terminating a run of the same name that is still
+// going.
+func (c *Client) Replace(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
+	return c.start(ctx, workflows.RunInput{Plan: *plan}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+}
+
+// ErrAlreadyRunning is Start's answer when a run of that name still runs.
+var ErrAlreadyRunning = errors.New("is still running")
+
+func (c *Client) start(ctx context.Context, in workflows.RunInput, conflict enumspb.WorkflowIdConflictPolicy) (client.WorkflowRun, error) {
 	plan := &in.Plan
 	opts := client.StartWorkflowOptions{
-		ID:                       plan.ID(),
-		TaskQueue:                c.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		ID:                    plan.ID(),
+		TaskQueue:             c.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		// Without this the SDK answers with the running run's handle and
+		// drops the new input silently.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDConflictPolicy:                 conflict,
 		StaticSummary:            fmt.Sprintf("WorkflowRun %s", plan.ID()),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrName.ValueSet(plan.Name),
@@ -65,7 +77,7 @@ func (c *Client) start(ctx context.Context, in workflows.RunInput) (client.Workf
 	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return nil, fmt.Errorf("run %s is already running", plan.ID())
+		return nil, fmt.Errorf("run %s %w: it was not started again (velaflow run --replace terminates it and starts this one; velaflow restart runs it again)", plan.ID(), ErrAlreadyRunning)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start run %s: %w", plan.ID(), err)

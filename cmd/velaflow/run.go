@@ -15,7 +15,7 @@ import (
 
 func newRunCmd(g *globals) *cobra.Command {
 	var files, defs []string
-	var wait, skipObjects bool
+	var wait, skipObjects, replace bool
 	var output, kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "run -f FILE... [--definitions DIR]... [--wait] [-o json]",
@@ -48,7 +48,11 @@ func newRunCmd(g *globals) *cobra.Command {
 			defer closeFn()
 			ctx := cmd.Context()
 			for _, p := range plans {
-				run, err := rc.Start(ctx, p)
+				start := rc.Start
+				if replace {
+					start = rc.Replace
+				}
+				run, err := start(ctx, p)
 				if err != nil {
 					return err
 				}
@@ -86,6 +90,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "YAML file with WorkflowRuns (and Workflows/definitions); repeatable")
 	cmd.Flags().StringArrayVar(&defs, "definitions", nil, "folder or file of Workflows and WorkflowStepDefinitions (.yaml/.cue); repeatable")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the run to finish, printing step progress")
+	cmd.Flags().BoolVar(&replace, "replace", false, "terminate a run of the same name that is still going, and start this one")
 	cmd.Flags().BoolVar(&skipObjects, "skip-objects", false, "do not apply the other Kubernetes objects in the files (ConfigMaps, Secrets ...)")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "cluster the other objects in the files are applied to (default: $KUBECONFIG, then in-cluster)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints the started runs (or, with --wait, the final runs) as JSON")
