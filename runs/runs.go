@@ -67,7 +67,7 @@ func (c *Client) start(ctx context.Context, in workflows.RunInput, conflict enum
 		// drops the new input silently.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		WorkflowIDConflictPolicy:                 conflict,
-		StaticSummary:            fmt.Sprintf("WorkflowRun %s", plan.ID()),
+		StaticSummary:                            fmt.Sprintf("WorkflowRun %s", plan.ID()),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrName.ValueSet(plan.Name),
 			workflows.AttrNamespace.ValueSet(plan.Namespace),
