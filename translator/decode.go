@@ -64,6 +64,9 @@ func decodeDocuments(file string, data []byte) ([]*document, Errors) {
 			continue // empty document, e.g. a trailing ---
 		}
 		root := n.Content[0]
+		if e := checkAliases(file, root); e != nil {
+			return nil, Errors{*e}
+		}
 		d := &document{file: file, line: root.Line, node: root, lines: map[string]int{}}
 		index(root, "", d.lines)
 		if root.Kind != yaml.MappingNode {
@@ -106,9 +109,8 @@ func index(n *yaml.Node, path string, lines map[string]int) {
 			lines[p] = item.Line
 			index(item, p, lines)
 		}
-	case yaml.AliasNode:
-		index(n.Alias, path, lines)
 	}
+	// An alias is not followed: its fields are found at its own line.
 }
 
 func scalarField(m *yaml.Node, key string) string {

@@ -103,6 +103,9 @@ func definitionFiles(p string) ([]string, error) {
 }
 
 func (in *inputs) readFile(file string, runsAllowed bool) Errors {
+	if st, err := os.Stat(file); err == nil && st.Size() > maxFileBytes {
+		return Errors{{File: file, Msg: fmt.Sprintf("the file is %d bytes; velaflow reads files of at most %d", st.Size(), maxFileBytes)}}
+	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return Errors{{File: file, Msg: err.Error()}}
