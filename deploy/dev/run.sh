@@ -7,6 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=bin
+
+# A second stack must not run beside a first one: it would report on the
+# first one's server and overwrite its logs. Check before touching anything.
+for port in 7233 8233 8090; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "make run: 127.0.0.1:$port is in use (is another velaflow stack running? stop it with Ctrl-C first); nothing was started" >&2
+    exit 1
+  fi
+done
+
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
