@@ -211,6 +211,40 @@ spec:
 	assert.Equal(t, "produced-produced-a", step(st, "last").Outputs["l"], "outputs are carried")
 }
 
+// Variables put before a continue-as-new are read after it.
+func TestContinueAsNewCarriesVariables(t *testing.T) {
+	svc := &service{}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	p := plan(t, `
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: long-vars}
+spec:
+  workflowSpec:
+    steps:
+      - {name: put, type: put-var, properties: {path: build.id, value: "42"}}
+      - {name: s, type: post-then-call, timeout: 1h, properties: {base: "`+srv.URL+`", then: /ready}}
+      - {name: get, type: get-var, properties: {path: build.id}}
+`+definitions+postThenCall+varDefinitions)
+	e := newEnv(t)
+	e.RegisterDelayedCallback(func() { e.SetContinueAsNewSuggested(true) }, 5*time.Second)
+	e.ExecuteWorkflow(WorkflowName, p)
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(e.GetWorkflowError(), &can), "the waiting run continues as new: %v", e.GetWorkflowError())
+	var next RunInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.State)
+	assert.Equal(t, map[string]any{"build": map[string]any{"id": "42"}}, next.State.Vars)
+
+	svc.ready.Store(true)
+	e2 := newEnv(t)
+	e2.ExecuteWorkflow(WorkflowName, next)
+	st := e2.result()
+	require.Equal(t, RunSucceeded, st.Phase, "%+v", st)
+	assert.Equal(t, "got 42", step(st, "get").Message)
+}
+
 func TestRestartStateResetsTheStepAndWhatFollows(t *testing.T) {
 	p := plan(t, `
 apiVersion: core.oam.dev/v1alpha1
@@ -296,6 +330,17 @@ spec:
           - {name: inner-put, type: put-var, properties: {path: region, value: shanghai}}
       - {name: after, type: get-var, properties: {path: region}}
       - {name: legacy, type: get-var-legacy, properties: {path: build.id}}
+`+varDefinitions))
+	st := e.result()
+	require.Equal(t, RunSucceeded, st.Phase, "%+v", st)
+	assert.Equal(t, "got 42", step(st, "get").Message)
+	assert.Equal(t, "got 42", step(st, "inner-get").Message, "a group sees the run's variables")
+	assert.Equal(t, "got shanghai", step(st, "after").Message, "what a group puts comes back")
+	assert.Equal(t, "legacy 42", step(st, "legacy").Message)
+}
+
+// varDefinitions are step types that put and get run variables.
+const varDefinitions = `
 ---
 apiVersion: core.oam.dev/v1beta1
 kind: WorkflowStepDefinition
@@ -331,11 +376,4 @@ spec:
         parameter: path: string
         get: op.#DoVar & {method: "Get", path: parameter.path}
         msg: op.#Message & {message: "legacy \(get.value)"}
-`))
-	st := e.result()
-	require.Equal(t, RunSucceeded, st.Phase, "%+v", st)
-	assert.Equal(t, "got 42", step(st, "get").Message)
-	assert.Equal(t, "got 42", step(st, "inner-get").Message, "a group sees the run's variables")
-	assert.Equal(t, "got shanghai", step(st, "after").Message, "what a group puts comes back")
-	assert.Equal(t, "legacy 42", step(st, "legacy").Message)
-}
+`

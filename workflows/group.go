@@ -163,7 +163,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 		return nil, err
 	}
 	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
-		in.State = r.state()
+		in.State = r.carried(ctx)
 		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)
 	}
 	res := &GroupResult{Steps: r.snapshotRaw().Steps, Outputs: map[string]any{}, TimedOut: r.timedOut, Logs: r.logs, Vars: r.vars}

@@ -78,7 +78,7 @@ func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
 		return nil, err
 	}
 	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
-		in.State, in.Restart = r.state(), nil
+		in.State, in.Restart = r.carried(ctx), nil
 		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 	}
 	return r.finish(ctx)
@@ -188,6 +188,17 @@ func (r *run) state() *State {
 		ResumeGen:  r.resumeGen,
 		PublishSeq: r.publishSeq,
 	}
+}
+
+// carried is the state a continue-as-new hands on. Runs started before
+// the "carry-vars" change lost their variables here; they keep doing so,
+// so their histories replay.
+func (r *run) carried(ctx workflow.Context) *State {
+	st := r.state()
+	if workflow.GetVersion(ctx, "carry-vars", workflow.DefaultVersion, 1) == 1 {
+		st.Vars = r.vars
+	}
+	return st
 }
 
 // loop is the step's execute-loop state.
