@@ -148,6 +148,7 @@ func allPending(sts []StepStatus) bool {
 
 // RunGroup is the child workflow of one step-group.
 func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, error) {
+	ctx, cancelled := cancelAsTerminate(ctx)
 	r := newRun(ctx, e.Config, &in.Plan, in.State, in.Group)
 	if in.State == nil {
 		r.suspended = in.Suspended
@@ -162,6 +163,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
+	r.terminateOn(ctx, cancelled)
 	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
 		in.State = r.carried(ctx)
 		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)

@@ -65,6 +65,7 @@ type run struct {
 // failed or terminated returns an ApplicationError of type FailureType
 // whose details hold that status.
 func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
+	ctx, cancelled := cancelAsTerminate(ctx)
 	state := in.State
 	if in.Restart != nil && state == nil {
 		var err error
@@ -77,6 +78,7 @@ func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
+	r.terminateOn(ctx, cancelled)
 	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
 		in.State, in.Restart = r.carried(ctx), nil
 		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, in)

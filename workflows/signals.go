@@ -56,6 +56,34 @@ func (r *run) listen(ctx workflow.Context) {
 	})
 }
 
+// cancelAsTerminate makes a cancellation (the Web UI's Cancel, `temporal
+// workflow cancel`) end the run as `velaflow terminate` does, instead of
+// cutting it off mid-step (runs before the "cancel-terminates" change
+// continued as new, still suspended). The run then works on a context the
+// cancellation does not reach, and cancelled tells when it came; nil for
+// those older runs.
+func cancelAsTerminate(ctx workflow.Context) (workflow.Context, workflow.ReceiveChannel) {
+	if workflow.GetVersion(ctx, "cancel-terminates", workflow.DefaultVersion, 1) != 1 {
+		return ctx, nil
+	}
+	detached, _ := workflow.NewDisconnectedContext(ctx)
+	return detached, ctx.Done()
+}
+
+// terminateOn terminates the run when cancelled delivers.
+func (r *run) terminateOn(ctx workflow.Context, cancelled workflow.ReceiveChannel) {
+	if cancelled == nil {
+		return
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		cancelled.Receive(ctx, nil)
+		r.terminated = true
+		r.cancelStep()
+		r.forward(ctx, SignalTerminate)
+		r.refresh(ctx)
+	})
+}
+
 // forward passes a signal on to every group child workflow under way.
 func (r *run) forward(ctx workflow.Context, signal string) {
 	for _, name := range slices.Sorted(maps.Keys(r.children)) {

@@ -366,3 +366,25 @@ spec:
 	assert.Equal(t, StepFailed, step(st, "grp").Phase, "a group with a failed sub-step fails")
 	assert.Equal(t, StepFailed, step(st, "s2").Phase)
 }
+
+// A cancellation (the Web UI's Cancel) ends the run as terminate does.
+func TestCancelTerminatesTheRun(t *testing.T) {
+	e := newEnv(t)
+	e.RegisterDelayedCallback(func() { e.CancelWorkflow() }, time.Minute)
+	e.ExecuteWorkflow(WorkflowName, plan(t, `
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: cancelled}
+spec:
+  workflowSpec:
+    steps:
+      - {name: hold, type: suspend}
+      - {name: after, type: print-message-in-status, properties: {message: done}}
+`))
+	st := e.result()
+	assert.Equal(t, RunTerminated, st.Phase)
+	assert.True(t, st.Terminated)
+	assert.Equal(t, StepFailed, step(st, "hold").Phase)
+	assert.Equal(t, ReasonTerminate, step(st, "hold").Reason)
+	assert.Equal(t, StepPending, step(st, "after").Phase)
+}
