@@ -24,6 +24,10 @@ var recorded = map[string]string{
 	"groups-restart.json":    "default/groups",
 	"prewarm.json":           "default/prewarm",
 	"prewarm-group.json":     "default/prewarm/prewarm",
+	"vars.json":              "default/vars",
+	"vars-continued.json":    "default/vars",
+	"vars-group.json":        "default/vars/grp",
+	"cancel.json":            "default/cancel",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
