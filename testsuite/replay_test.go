@@ -28,6 +28,7 @@ var recorded = map[string]string{
 	"vars-continued.json":    "default/vars",
 	"vars-group.json":        "default/vars/grp",
 	"cancel.json":            "default/cancel",
+	"pinned.json":            "default/pinned",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

@@ -51,17 +51,19 @@ var (
 type Config struct {
 	// MaxStepErrorRetries is how many times a step whose operations fail is
 	// executed before it fails with FailedAfterRetries.
-	MaxStepErrorRetries int32
+	MaxStepErrorRetries int32 `json:"maxStepErrorRetries"`
 	// RetryInitial and RetryMax bound the backoff between those executions.
-	RetryInitial, RetryMax time.Duration
+	RetryInitial time.Duration `json:"retryInitial"`
+	RetryMax     time.Duration `json:"retryMax"`
 	// WaitBackoffInitial and WaitBackoffMax bound the durable timer between
 	// executions of a step that waits (#ConditionalWait); it doubles.
-	WaitBackoffInitial, WaitBackoffMax time.Duration
+	WaitBackoffInitial time.Duration `json:"waitBackoffInitial"`
+	WaitBackoffMax     time.Duration `json:"waitBackoffMax"`
 	// StepExecutionTimeout bounds one execution of a step's template.
-	StepExecutionTimeout time.Duration
+	StepExecutionTimeout time.Duration `json:"stepExecutionTimeout"`
 	// HeartbeatTimeout is how soon an execution whose worker died is
 	// noticed and retried; executions heartbeat a few times within it.
-	HeartbeatTimeout time.Duration
+	HeartbeatTimeout time.Duration `json:"heartbeatTimeout"`
 }
 
 // DefaultConfig is KubeVela's behaviour: 10 tries, waits from 1 s doubling
@@ -94,6 +96,12 @@ type RunInput struct {
 	// State is internal: what a run carries into its next execution when it
 	// continues as new.
 	State *State `json:"state,omitempty"`
+	// Engine are the engine settings the run keeps to: those of the worker
+	// that ran its first execution, unless given here. They are carried
+	// across continue-as-new and given to its groups, so workers started
+	// with other flags (or a restart with new ones) do not change a run in
+	// flight.
+	Engine *Config `json:"engine,omitempty"`
 }
 
 // Restart asks for a run to be restarted from a failed step.
@@ -124,6 +132,8 @@ type GroupInput struct {
 	Vars map[string]any `json:"vars,omitempty"`
 	// State carries sub-step statuses (a restart or continue-as-new).
 	State *State `json:"state,omitempty"`
+	// Engine are the run's engine settings (nil for the worker's).
+	Engine *Config `json:"engine,omitempty"`
 }
 
 // GroupResult is what a group's child workflow returns.

@@ -377,3 +377,50 @@ spec:
         get: op.#DoVar & {method: "Get", path: parameter.path}
         msg: op.#Message & {message: "legacy \(get.value)"}
 `
+
+// The engine settings are the run's: given in its input they win over the
+// worker's, and a run that continues as new carries those it started with.
+func TestEngineSettingsArePinnedInTheRun(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // connection refused: a provider error
+	in := RunInput{Plan: plan(t, `
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: pinned}
+spec:
+  workflowSpec:
+    steps:
+      - {name: call, type: request, properties: {url: "`+url+`"}}
+`)}
+	cfg := DefaultConfig()
+	cfg.RetryInitial, cfg.MaxStepErrorRetries = 10*time.Millisecond, 5
+	in.Engine = &cfg
+	e := newEnv(t) // its worker says 3 executions
+	e.ExecuteWorkflow(WorkflowName, in)
+	st := e.result()
+	assert.Equal(t, ReasonFailedAfterRetries, step(st, "call").Reason)
+	assert.Contains(t, step(st, "call").Message, "failed 5 times", "the run's setting, not the worker's")
+
+	svc := &service{}
+	wait := httptest.NewServer(svc)
+	defer wait.Close()
+	e2 := newEnv(t)
+	e2.RegisterDelayedCallback(func() { e2.SetContinueAsNewSuggested(true) }, 5*time.Second)
+	e2.ExecuteWorkflow(WorkflowName, plan(t, `
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: pinned-long}
+spec:
+  workflowSpec:
+    steps:
+      - {name: s, type: post-then-call, timeout: 1h, properties: {base: "`+wait.URL+`", then: /ready}}
+`+definitions+postThenCall))
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(e2.GetWorkflowError(), &can), "%v", e2.GetWorkflowError())
+	var next RunInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.Engine, "the settings travel in the continued run's input")
+	assert.EqualValues(t, 3, next.Engine.MaxStepErrorRetries)
+	assert.Equal(t, 10*time.Millisecond, next.Engine.RetryInitial)
+}

@@ -32,6 +32,9 @@ func (r *run) runGroup(ctx workflow.Context, s translator.Step, st *StepStatus) 
 		Suspended: r.suspended,
 		Vars:      r.vars,
 	}
+	if r.pinned {
+		in.Engine = &r.cfg
+	}
 	if !allPending(st.SubSteps) { // a restart kept some sub-steps' results
 		in.State = &State{Status: Status{Phase: RunExecuting, Mode: s.Mode, StartTime: now, Steps: copySteps(st.SubSteps)}, Outputs: r.outputs}
 	}
@@ -149,7 +152,12 @@ func allPending(sts []StepStatus) bool {
 // RunGroup is the child workflow of one step-group.
 func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, error) {
 	ctx, cancelled := cancelAsTerminate(ctx)
-	r := newRun(ctx, e.Config, &in.Plan, in.State, in.Group)
+	cfg := e.Config
+	if in.Engine != nil {
+		cfg = *in.Engine
+	}
+	r := newRun(ctx, cfg, &in.Plan, in.State, in.Group)
+	r.pinned = in.Engine != nil
 	if in.State == nil {
 		r.suspended = in.Suspended
 		for k, v := range in.Outputs {

@@ -59,6 +59,9 @@ type run struct {
 	publishSeq int
 	// groupSeq is the newest status report applied, by group.
 	groupSeq map[string]int
+	// pinned tells the engine settings are the run's own (they go to its
+	// groups and across continue-as-new).
+	pinned bool
 }
 
 // Run interprets the plan. It returns the final status; a run that ends
@@ -74,13 +77,18 @@ func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
 			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidRestart", nil)
 		}
 	}
-	r := newRun(ctx, e.Config, &in.Plan, state, "")
+	cfg, pinned := e.pinned(ctx, in.Engine)
+	r := newRun(ctx, cfg, &in.Plan, state, "")
+	r.pinned = pinned
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
 	r.terminateOn(ctx, cancelled)
 	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
 		in.State, in.Restart = r.carried(ctx), nil
+		if pinned {
+			in.Engine = &cfg
+		}
 		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 	}
 	return r.finish(ctx)
@@ -190,6 +198,23 @@ func (r *run) state() *State {
 		ResumeGen:  r.resumeGen,
 		PublishSeq: r.publishSeq,
 	}
+}
+
+// pinned is the engine settings a run keeps to: given, or recorded in
+// its history from the worker's at its first execution. Runs started
+// before the "pinned-engine" change use the worker's, as they did.
+func (e *Engine) pinned(ctx workflow.Context, given *Config) (Config, bool) {
+	if given != nil {
+		return *given, true
+	}
+	if workflow.GetVersion(ctx, "pinned-engine", workflow.DefaultVersion, 1) != 1 {
+		return e.Config, false
+	}
+	var cfg Config
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return e.Config }).Get(&cfg); err != nil {
+		return e.Config, false
+	}
+	return cfg, true
 }
 
 // carried is the state a continue-as-new hands on. Runs started before
