@@ -139,13 +139,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 		}
 		return nil, err
 	}
-	if res.Phase == evaluate.Waiting && len(res.Reads) > 0 && a.Watcher != nil && activity.IsActivity(ctx) {
-		refs := make([]kube.Ref, len(res.Reads))
-		for i, r := range res.Reads {
-			refs[i] = kube.Ref{Cluster: r.Cluster, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
-		}
-		a.Watcher.Watch(activity.GetInfo(ctx).WorkflowExecution.ID, in.Step.Name, refs)
-	}
+	a.watch(ctx, in.Step.Name, res)
 	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}, nil
 }
 
@@ -222,4 +216,22 @@ func (a *Activities) env(in StepInput) *ops.Env {
 		env.Clusters = a.Registry
 	}
 	return env
+}
+
+// watch registers what a waiting execution read, so a change wakes the
+// step; an execution that no longer waits ends the step's registration.
+func (a *Activities) watch(ctx context.Context, step string, res *evaluate.Result) {
+	if a.Watcher == nil || !activity.IsActivity(ctx) {
+		return
+	}
+	id := activity.GetInfo(ctx).WorkflowExecution.ID
+	if res.Phase != evaluate.Waiting || len(res.Reads) == 0 {
+		a.Watcher.Forget(id, step)
+		return
+	}
+	refs := make([]kube.Ref, len(res.Reads))
+	for i, r := range res.Reads {
+		refs[i] = kube.Ref{Cluster: r.Cluster, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
+	}
+	a.Watcher.Watch(id, step, refs)
 }

@@ -72,5 +72,19 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterActivityWithOptions(acts.ListClusters, activity.RegisterOptions{Name: activities.ListClustersName})
 	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})
+	if acts.Watcher != nil {
+		return &watchingWorker{Worker: w, watcher: acts.Watcher}
+	}
 	return w
+}
+
+// watchingWorker ends its watches when it stops: none outlives it.
+type watchingWorker struct {
+	sdkworker.Worker
+	watcher *kube.Watcher
+}
+
+func (w *watchingWorker) Stop() {
+	w.Worker.Stop()
+	w.watcher.Stop()
 }

@@ -70,6 +70,27 @@ func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
 	}
 }
 
+// Forget ends the step's registration: it no longer waits.
+func (w *Watcher) Forget(workflowID, step string) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := workflowID + "\x00" + step
+	if cancel, ok := w.active[key]; ok {
+		cancel()
+		delete(w.active, key)
+	}
+}
+
+// Active counts the registrations under way.
+func (w *Watcher) Active() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.active)
+}
+
 // Stop ends every registration.
 func (w *Watcher) Stop() {
 	w.mu.Lock()
