@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"cuelang.org/go/cue"
 
@@ -113,7 +112,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 
 	r := &runner{req: req, cctx: cctx, outcome: &ops.Outcome{}, memo: map[string]json.RawMessage{}}
 	done, runErr := r.resolve(ctx, v)
-	if e := r.firstErr(); e != nil {
+	if e := r.err; e != nil {
 		e.Memo = r.memo
 		return nil, e
 	}
@@ -157,15 +156,13 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// runner runs the operations of one execution.
+// runner runs the operations of one execution, one at a time.
 type runner struct {
 	req     Request
 	cctx    *cue.Context
 	outcome *ops.Outcome
-
-	mu   sync.Mutex
-	memo map[string]json.RawMessage
-	err  *Error
+	memo    map[string]json.RawMessage
+	err     *Error // the first failure; it ends the execution
 }
 
 var (
@@ -313,8 +310,6 @@ func (r *runner) fill(v cue.Value, path cue.Path, res any) (cue.Value, error) {
 }
 
 func (r *runner) memoCopy() map[string]json.RawMessage {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := make(map[string]json.RawMessage, len(r.memo))
 	for k, v := range r.memo {
 		out[k] = v
@@ -322,32 +317,14 @@ func (r *runner) memoCopy() map[string]json.RawMessage {
 	return out
 }
 
-func (r *runner) remember(key string, raw json.RawMessage) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.memo[key] = raw
-}
+func (r *runner) remember(key string, raw json.RawMessage) { r.memo[key] = raw }
 
 // fail records the first error; no further operation runs.
 func (r *runner) fail(e *Error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.err == nil {
 		r.err = e
 	}
 	return e
-}
-
-func (r *runner) failed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err != nil
-}
-
-func (r *runner) firstErr() *Error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
 }
 
 // readOutputs evaluates each outputs[].valueFrom over the final value. A

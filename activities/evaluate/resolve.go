@@ -24,7 +24,7 @@ const maxOperations = 10000
 func (r *runner) resolve(ctx context.Context, v cue.Value) (cue.Value, error) {
 	done := map[string]bool{}
 	for n := 0; ; n++ {
-		if r.outcome.Stopped() || r.failed() || ctx.Err() != nil {
+		if r.outcome.Stopped() || r.err != nil || ctx.Err() != nil {
 			return v, nil
 		}
 		task, ok := nextTask(v, done)

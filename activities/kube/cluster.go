@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 )
@@ -38,6 +39,7 @@ type Cluster struct {
 	Name   string
 	Config *rest.Config
 	dyn    dynamic.Interface
+	typed  kubernetes.Interface // for what the dynamic client lacks (Pod logs)
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 	disco  discovery.CachedDiscoveryInterface
 	mu     sync.Mutex
@@ -57,8 +59,12 @@ func NewCluster(name string, cfg *rest.Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
 	cached := memory.NewMemCacheClient(dc)
-	return &Cluster{Name: name, Config: cfg, dyn: dyn, disco: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
+	return &Cluster{Name: name, Config: cfg, dyn: dyn, typed: typed, disco: cached, mapper: restmapper.NewDeferredDiscoveryRESTMapper(cached)}, nil
 }
 
 // Version is the cluster's Kubernetes version; it tells the cluster answers.

@@ -24,10 +24,7 @@ type PodLog struct {
 // is reported in its PodLog, not as an error; an error means the Pods
 // could not be listed.
 func (c *Cluster) PodLogs(ctx context.Context, namespace, name string, labels map[string]string, tail int64) ([]PodLog, error) {
-	cs, err := kubernetes.NewForConfig(c.Config)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
-	}
+	cs := c.typed
 	pods, err := c.podsFor(ctx, cs, namespace, name, labels)
 	if err != nil {
 		return nil, err

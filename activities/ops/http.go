@@ -3,11 +3,13 @@ package ops
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"cuelang.org/go/cue"
@@ -88,17 +90,32 @@ func (e *Env) redirectOpenAI(url string) string {
 // the worker's CAs or the tls_config Secret's CA and client certificate.
 func (c *Call) httpClient(ctx context.Context, tc *tlsConfigArgs) (*http.Client, error) {
 	roots := c.Env.rootCAs()
-	if tc == nil && roots == nil {
-		return httpClient, nil
+	if tc == nil {
+		return clientFor(roots), nil
 	}
 	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	if tc != nil {
-		if err := c.loadTLSConfig(ctx, tc, cfg); err != nil {
-			return nil, err
-		}
+	if err := c.loadTLSConfig(ctx, tc, cfg); err != nil {
+		return nil, err
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}}, nil
 }
+
+// rootClients are the clients that trust a worker's CAs, kept so that
+// requests reuse their connections.
+var rootClients sync.Map // *x509.CertPool → *http.Client
+
+func clientFor(roots *x509.CertPool) *http.Client {
+	if roots == nil {
+		return httpClient
+	}
+	if cl, ok := rootClients.Load(roots); ok {
+		return cl.(*http.Client)
+	}
+	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	cl, _ := rootClients.LoadOrStore(roots, &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}})
+	return cl.(*http.Client)
+}
+
 func httpDo(ctx context.Context, c *Call) (any, error) {
 	var args httpArgs
 	if err := c.Decode(&args); err != nil {

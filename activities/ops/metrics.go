@@ -47,7 +47,11 @@ func promCheck(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, RenderingError{fmt.Errorf("failDuration %q: %w", args.FailDuration, err)}
 	}
-	value, err := promQuery(ctx, args.MetricEndpoint, args.Query)
+	client, err := c.httpClient(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	value, err := promQuery(ctx, client, args.MetricEndpoint, args.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +97,13 @@ func promCheck(ctx context.Context, c *Call) (any, error) {
 
 // promQuery runs an instant query through the Prometheus HTTP API and
 // returns its one value as Prometheus writes it.
-func promQuery(ctx context.Context, endpoint, query string) (string, error) {
+func promQuery(ctx context.Context, client *http.Client, endpoint, query string) (string, error) {
 	u := strings.TrimSuffix(endpoint, "/") + "/api/v1/query?" + url.Values{"query": {query}, "time": {fmt.Sprint(time.Now().Unix())}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", RenderingError{fmt.Errorf("metricEndpoint %q: %w", endpoint, err)}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("query %s: %w", endpoint, err)
 	}

@@ -71,7 +71,11 @@ func logLines(ctx context.Context, c *Call) (any, error) {
 		return nil, nil
 	}
 	if args.Source.URL != "" {
-		lines, err := urlLog(ctx, args.Source.URL)
+		client, err := c.httpClient(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		lines, err := urlLog(ctx, client, args.Source.URL)
 		if err != nil {
 			return nil, err
 		}
@@ -83,12 +87,12 @@ func logLines(ctx context.Context, c *Call) (any, error) {
 	return nil, nil
 }
 
-func urlLog(ctx context.Context, url string) ([]string, error) {
+func urlLog(ctx context.Context, client *http.Client, url string) ([]string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, RenderingError{err}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("log source %s: %w", url, err)
 	}
