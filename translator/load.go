@@ -255,12 +255,14 @@ func (in *inputs) addObject(doc *document) Errors {
 // brokenWarnings tell of the broken definitions no run used.
 func (in *inputs) brokenWarnings(used map[string]bool) {
 	for _, typ := range sortedKeys(in.broken) {
-		if used[typ] {
-			continue
+		if !used[typ] {
+			in.warnings = append(in.warnings, brokenWarning(typ, in.broken[typ]))
 		}
-		es := in.broken[typ]
-		in.warnf("definition %q does not compile, so runs cannot use it:\n  %s", typ, strings.ReplaceAll(es.Error(), "\n", "\n  "))
 	}
+}
+
+func brokenWarning(typ string, es Errors) string {
+	return fmt.Sprintf("definition %q does not compile, so runs cannot use it:\n  %s", typ, strings.ReplaceAll(es.Error(), "\n", "\n  "))
 }
 
 // cueErrors converts CUE errors into FieldErrors at the positions CUE gives.

@@ -68,7 +68,9 @@ func TranslateAll(opts Options) (*Result, error) {
 type Catalog struct {
 	Definitions map[string]cuedefs.Definition
 	// Broken are the definitions that do not compile, with why.
-	Broken   map[string]Errors
+	Broken map[string]Errors
+	// Warnings tell of definitions replacing others and of documents
+	// ignored.
 	Warnings []string
 	// Errors are the files that cannot be read at all.
 	Errors Errors
@@ -78,8 +80,16 @@ type Catalog struct {
 // definition that does not compile is in Broken, not an error.
 func LoadCatalog(paths ...string) *Catalog {
 	in, errs := readInputs(nil, paths)
-	in.brokenWarnings(nil)
 	return &Catalog{Definitions: in.definitions, Broken: in.broken, Warnings: in.warnings, Errors: errs.sorted()}
+}
+
+// BrokenWarnings tell of the definitions that do not compile.
+func (c *Catalog) BrokenWarnings() []string {
+	var out []string
+	for _, typ := range sortedKeys(c.Broken) {
+		out = append(out, brokenWarning(typ, c.Broken[typ]))
+	}
+	return out
 }
 
 // LoadDefinitions returns the built-in definitions plus those in paths

@@ -187,14 +187,7 @@ spec:
       - {name: s, type: post-then-call, timeout: 1h, properties: {base: "`+srv.URL+`", then: /ready}}
       - {name: last, type: produce, inputs: [{from: a, parameterKey: value}], outputs: [{name: l, valueFrom: result}]}
 `+definitions+postThenCall)
-	e := newEnv(t)
-	e.RegisterDelayedCallback(func() { e.SetContinueAsNewSuggested(true) }, 5*time.Second)
-	e.ExecuteWorkflow(WorkflowName, p)
-	require.True(t, e.IsWorkflowCompleted())
-	var can *workflow.ContinueAsNewError
-	require.True(t, errors.As(e.GetWorkflowError(), &can), "the waiting run continues as new: %v", e.GetWorkflowError())
-	var next RunInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	next := continuedAsNew(t, p)
 	require.NotNil(t, next.State)
 	assert.Equal(t, StepSucceeded, step(&next.State.Status, "first").Phase)
 	assert.Equal(t, ReasonWait, step(&next.State.Status, "s").Reason)
@@ -227,13 +220,7 @@ spec:
       - {name: s, type: post-then-call, timeout: 1h, properties: {base: "`+srv.URL+`", then: /ready}}
       - {name: get, type: get-var, properties: {path: build.id}}
 `+definitions+postThenCall+varDefinitions)
-	e := newEnv(t)
-	e.RegisterDelayedCallback(func() { e.SetContinueAsNewSuggested(true) }, 5*time.Second)
-	e.ExecuteWorkflow(WorkflowName, p)
-	var can *workflow.ContinueAsNewError
-	require.True(t, errors.As(e.GetWorkflowError(), &can), "the waiting run continues as new: %v", e.GetWorkflowError())
-	var next RunInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	next := continuedAsNew(t, p)
 	require.NotNil(t, next.State)
 	assert.Equal(t, map[string]any{"build": map[string]any{"id": "42"}}, next.State.Vars)
 
@@ -405,9 +392,7 @@ spec:
 	svc := &service{}
 	wait := httptest.NewServer(svc)
 	defer wait.Close()
-	e2 := newEnv(t)
-	e2.RegisterDelayedCallback(func() { e2.SetContinueAsNewSuggested(true) }, 5*time.Second)
-	e2.ExecuteWorkflow(WorkflowName, plan(t, `
+	next := continuedAsNew(t, plan(t, `
 apiVersion: core.oam.dev/v1alpha1
 kind: WorkflowRun
 metadata: {name: pinned-long}
@@ -416,11 +401,22 @@ spec:
     steps:
       - {name: s, type: post-then-call, timeout: 1h, properties: {base: "`+wait.URL+`", then: /ready}}
 `+definitions+postThenCall))
-	var can *workflow.ContinueAsNewError
-	require.True(t, errors.As(e2.GetWorkflowError(), &can), "%v", e2.GetWorkflowError())
-	var next RunInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	require.NotNil(t, next.Engine, "the settings travel in the continued run's input")
 	assert.EqualValues(t, 3, next.Engine.MaxStepErrorRetries)
 	assert.Equal(t, 10*time.Millisecond, next.Engine.RetryInitial)
+}
+
+// continuedAsNew runs the input until Temporal suggests continuing as new
+// (5 s in), and returns the input the run continues with.
+func continuedAsNew(t *testing.T, in any) RunInput {
+	t.Helper()
+	e := newEnv(t)
+	e.RegisterDelayedCallback(func() { e.SetContinueAsNewSuggested(true) }, 5*time.Second)
+	e.ExecuteWorkflow(WorkflowName, in)
+	require.True(t, e.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(e.GetWorkflowError(), &can), "the run continues as new: %v", e.GetWorkflowError())
+	var next RunInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	return next
 }

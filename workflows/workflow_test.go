@@ -292,8 +292,21 @@ spec:
 }
 
 func TestTerminateWhileSuspended(t *testing.T) {
+	assertEndsTerminated(t, func(e *env) { e.SignalWorkflow(SignalTerminate, nil) })
+}
+
+// A cancellation (the Web UI's Cancel) ends the run as terminate does.
+func TestCancelTerminatesTheRun(t *testing.T) {
+	assertEndsTerminated(t, func(e *env) { e.CancelWorkflow() })
+}
+
+// assertEndsTerminated runs a step that holds, ends the run with end a
+// minute in, and checks it ended terminated: the held step failed with
+// Terminate, the next one never started.
+func assertEndsTerminated(t *testing.T, end func(e *env)) {
+	t.Helper()
 	e := newEnv(t)
-	e.RegisterDelayedCallback(func() { e.SignalWorkflow(SignalTerminate, nil) }, time.Minute)
+	e.RegisterDelayedCallback(func() { end(e) }, time.Minute)
 	e.ExecuteWorkflow(WorkflowName, plan(t, `
 apiVersion: core.oam.dev/v1alpha1
 kind: WorkflowRun
@@ -367,24 +380,3 @@ spec:
 	assert.Equal(t, StepFailed, step(st, "s2").Phase)
 }
 
-// A cancellation (the Web UI's Cancel) ends the run as terminate does.
-func TestCancelTerminatesTheRun(t *testing.T) {
-	e := newEnv(t)
-	e.RegisterDelayedCallback(func() { e.CancelWorkflow() }, time.Minute)
-	e.ExecuteWorkflow(WorkflowName, plan(t, `
-apiVersion: core.oam.dev/v1alpha1
-kind: WorkflowRun
-metadata: {name: cancelled}
-spec:
-  workflowSpec:
-    steps:
-      - {name: hold, type: suspend}
-      - {name: after, type: print-message-in-status, properties: {message: done}}
-`))
-	st := e.result()
-	assert.Equal(t, RunTerminated, st.Phase)
-	assert.True(t, st.Terminated)
-	assert.Equal(t, StepFailed, step(st, "hold").Phase)
-	assert.Equal(t, ReasonTerminate, step(st, "hold").Reason)
-	assert.Equal(t, StepPending, step(st, "after").Phase)
-}

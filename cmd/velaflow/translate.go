@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -70,7 +71,7 @@ func newDefCmd() *cobra.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", t, src, d.Description)
 			}
-			for _, t := range sortedBroken(c) {
+			for _, t := range slices.Sorted(maps.Keys(c.Broken)) {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", t, c.Broken[t][0].File, "does not compile (velaflow def vet)")
 			}
 			return tw.Flush()
@@ -106,17 +107,13 @@ func newDefCmd() *cobra.Command {
 			c := translator.LoadCatalog(args...)
 			w := cmd.ErrOrStderr()
 			problems := append(translator.Errors{}, c.Errors...)
-			for _, t := range sortedBroken(c) {
+			for _, t := range slices.Sorted(maps.Keys(c.Broken)) {
 				problems = append(problems, c.Broken[t]...)
 			}
 			for _, p := range problems {
 				fmt.Fprintln(w, p.Error())
 			}
-			for _, wn := range c.Warnings {
-				if !strings.Contains(wn, "does not compile") {
-					fmt.Fprintf(w, "warning: %s\n", wn)
-				}
-			}
+			printWarnings(cmd, c.Warnings)
 			user := 0
 			for _, d := range c.Definitions {
 				if !d.Builtin {
@@ -132,13 +129,4 @@ func newDefCmd() *cobra.Command {
 	}
 	root.AddCommand(list, show, vet)
 	return root
-}
-
-func sortedBroken(c *translator.Catalog) []string {
-	out := make([]string, 0, len(c.Broken))
-	for t := range c.Broken {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }

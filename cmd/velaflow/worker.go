@@ -45,7 +45,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 	if len(catalog.Errors) > 0 {
 		return nil, &exitError{code: 2, err: catalog.Errors}
 	}
-	for _, w := range catalog.Warnings {
+	for _, w := range append(catalog.Warnings, catalog.BrokenWarnings()...) {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
 	}
 	defs := catalog.Definitions
