@@ -379,4 +379,3 @@ spec:
 	assert.Equal(t, StepFailed, step(st, "grp").Phase, "a group with a failed sub-step fails")
 	assert.Equal(t, StepFailed, step(st, "s2").Phase)
 }
-
