@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -47,7 +48,11 @@ func (c *Client) Restart(ctx context.Context, namespace, name, step string) (cli
 		if st.Phase != workflows.StepFailed {
 			return nil, fmt.Errorf("step %q of run %s is %s: only a failed step can be restarted (restart the whole run without --step)", step, id, st.Phase)
 		}
-		in.Restart = &workflows.Restart{Step: step, Previous: obj.Status}
+		vars, err := c.vars(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("restart run %s: read its variables: %w", id, err)
+		}
+		in.Restart = &workflows.Restart{Step: step, Previous: obj.Status, Vars: vars}
 	}
 	if desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		if err := c.terminate(ctx, id, &prev.Plan); err != nil {
@@ -55,6 +60,18 @@ func (c *Client) Restart(ctx context.Context, namespace, name, step string) (cli
 		}
 	}
 	return c.start(ctx, in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+}
+
+// vars are a run's variables. Runs of engines that kept none to query
+// had none to carry: they restart without.
+func (c *Client) vars(ctx context.Context, id string) (map[string]any, error) {
+	var vars map[string]any
+	err := c.queryInto(ctx, id, workflows.QueryVars, &vars)
+	var qf *serviceerror.QueryFailed
+	if errors.As(err, &qf) && strings.Contains(qf.Message, "unknown queryType") {
+		return nil, nil
+	}
+	return vars, err
 }
 
 // input is the input a run's execution was started with.

@@ -21,6 +21,8 @@ const (
 	// QueryLogs answers the lines each step logged in its latest execution
 	// (#Log), by step name: map[string][]string.
 	QueryLogs = "logs"
+	// QueryVars answers the run's variables (#DoVar): map[string]any.
+	QueryVars = "vars"
 	// SignalSuspend suspends the run before its next step execution.
 	SignalSuspend = "suspend"
 	// SignalResume resumes a suspended run or a suspended step.
@@ -111,6 +113,9 @@ type Restart struct {
 	// Previous is the run's last status (the `status` query, or the details
 	// of its WorkflowRunFailed failure).
 	Previous *Status `json:"previous"`
+	// Vars are the run's variables when it ended (the `vars` query); the
+	// restarted run starts with them.
+	Vars map[string]any `json:"vars,omitempty"`
 }
 
 // GroupInput is the input of GroupWorkflowName.

@@ -420,3 +420,27 @@ func continuedAsNew(t *testing.T, in any) RunInput {
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	return next
 }
+
+// A run restarted from a failed step starts with the variables the run
+// had when it ended: the re-run step reads what an earlier step put.
+func TestRestartCarriesVariables(t *testing.T) {
+	p := plan(t, `
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: restart-vars}
+spec:
+  workflowSpec:
+    steps:
+      - {name: put, type: put-var, properties: {path: build.id, value: "42"}}
+      - {name: get, type: get-var, properties: {path: build.id}}
+`+varDefinitions)
+	prev := &Status{Phase: RunFailed, Finished: true, Steps: newStatuses(p.Steps, "r1")}
+	prev.Steps[0].Phase = StepSucceeded
+	prev.Steps[1].Phase, prev.Steps[1].Reason = StepFailed, ReasonFailedAfterRetries
+	e := newEnv(t)
+	e.ExecuteWorkflow(WorkflowName, RunInput{Plan: p, Restart: &Restart{Step: "get", Previous: prev,
+		Vars: map[string]any{"build": map[string]any{"id": "42"}}}})
+	st := e.result()
+	require.Equal(t, RunSucceeded, st.Phase, "%+v", st)
+	assert.Equal(t, "got 42", step(st, "get").Message)
+}

@@ -65,6 +65,7 @@ func restartState(plan *translator.Plan, rs *Restart, now time.Time, runID strin
 	return &State{
 		Status:  Status{Phase: RunExecuting, Mode: rs.Previous.Mode, StartTime: now, Steps: steps},
 		Outputs: outputs,
+		Vars:    rs.Vars,
 	}, nil
 }
 

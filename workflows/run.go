@@ -163,6 +163,9 @@ func (r *run) start(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryLogs, func() (map[string][]string, error) { return r.logs, nil }); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryVars, func() (map[string]any, error) { return r.vars, nil }); err != nil {
+		return err
+	}
 	r.listen(ctx)
 	r.refresh(ctx)
 	return nil
