@@ -95,14 +95,14 @@ func (c *Client) input(ctx context.Context, id, runID string) (*workflows.RunInp
 	return &in, nil
 }
 
-// terminate ends a run that is still going, and waits until its groups'
-// child workflows have closed too, so the restarted run can start them
-// under the same IDs.
+// terminate ends a run that is still going and its groups' child
+// workflows, which outlive the run's executions, and waits until they
+// have closed, so a new run can start them under the same IDs.
 func (c *Client) terminate(ctx context.Context, id string, plan *translator.Plan) error {
-	if err := c.Temporal.TerminateWorkflow(ctx, id, "", "restarted"); err != nil {
+	if err := c.Temporal.TerminateWorkflow(ctx, id, "", "replaced"); err != nil {
 		var nf *serviceerror.NotFound
 		if !errors.As(err, &nf) {
-			return fmt.Errorf("terminate run %s before restarting it: %w", id, err)
+			return fmt.Errorf("terminate run %s: %w", id, err)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -110,13 +110,15 @@ func (c *Client) terminate(ctx context.Context, id string, plan *translator.Plan
 		if !s.IsGroup() {
 			continue
 		}
+		child := id + "/" + s.Name
+		_ = c.Temporal.TerminateWorkflow(ctx, child, "", "its run was replaced") // not running: nothing to do
 		for {
-			d, err := c.Temporal.DescribeWorkflowExecution(ctx, id+"/"+s.Name, "")
+			d, err := c.Temporal.DescribeWorkflowExecution(ctx, child, "")
 			if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("group %s of run %s is still running after the run was terminated", s.Name, id)
+				return fmt.Errorf("group %s of run %s is still running after it was terminated", s.Name, id)
 			}
 			select {
 			case <-ctx.Done():

@@ -49,8 +49,20 @@ func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.Workf
 }
 
 // Replace starts a run, terminating a run of the same name that is still
-// going.
+// going, with its groups.
 func (c *Client) Replace(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
+	id := plan.ID()
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err == nil && desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		prev, err := c.input(ctx, id, desc.WorkflowExecutionInfo.Execution.RunId)
+		if err != nil {
+			return nil, fmt.Errorf("replace run %s: %w", id, err)
+		}
+		if err := c.terminate(ctx, id, &prev.Plan); err != nil {
+			return nil, err
+		}
+	}
+	// A run started meanwhile by someone else is replaced too.
 	return c.start(ctx, workflows.RunInput{Plan: *plan}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
 }
 

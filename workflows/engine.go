@@ -36,6 +36,10 @@ const (
 	// SignalGroupStatus is internal: a group's child workflow sends its
 	// sub-steps' statuses (a GroupStatus) to the run whenever they change.
 	SignalGroupStatus = "velaflow.group-status"
+	// SignalGroupDone is internal: a group's child workflow sends its
+	// result (a GroupDone) to the run's workflow ID when it ends, so the
+	// result reaches the run even after the run continued as new.
+	SignalGroupDone = "velaflow.group-done"
 	// FailureType is the ApplicationError type of a run that ended failed or
 	// terminated; its details hold the final Status.
 	FailureType = "WorkflowRunFailed"
@@ -139,6 +143,13 @@ type GroupInput struct {
 	State *State `json:"state,omitempty"`
 	// Engine are the run's engine settings (nil for the worker's).
 	Engine *Config `json:"engine,omitempty"`
+	// Chain is the first run ID of the run that started the group. When
+	// set, the group outlives the run's executions (the run may continue
+	// as new while it runs): it reports its status, coalesced, and its
+	// result to the run's workflow ID, tagged with Chain so a later run
+	// of the same name ignores them; and it ends terminated when the run
+	// is gone.
+	Chain string `json:"chain,omitempty"`
 }
 
 // GroupResult is what a group's child workflow returns.
@@ -160,4 +171,13 @@ type GroupStatus struct {
 	// Seq orders the reports: signals may arrive out of order, and the run
 	// keeps the newest.
 	Seq int `json:"seq,omitempty"`
+	// Chain is the GroupInput's.
+	Chain string `json:"chain,omitempty"`
+}
+
+// GroupDone is the payload of SignalGroupDone.
+type GroupDone struct {
+	Group  string      `json:"group"`
+	Chain  string      `json:"chain"`
+	Result GroupResult `json:"result"`
 }

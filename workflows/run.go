@@ -21,6 +21,23 @@ type run struct {
 	group string
 	// versions of engine behaviour, fixed per execution (workflow.GetVersion).
 	childGroups, workflowRetries bool
+	// groupInputs: a DAG group waits for its sub-steps' outside inputs.
+	groupInputs bool
+	// outliveRuns: group child workflows survive the run's continue-as-new
+	// and report to its workflow ID.
+	outliveRuns bool
+	// chain is the run's first run ID (a group's: its run's), which group
+	// reports carry.
+	chain string
+	// running are the groups whose child workflow is under way (new
+	// behaviour), groupDone the results they reported, not yet taken.
+	running   map[string]bool
+	groupDone map[string]*GroupResult
+	// lost are running groups whose child workflow is gone without a
+	// report (a signal to it found no workflow).
+	lost map[string]bool
+	// publishWanted asks a group's coalescing publisher for a report.
+	publishWanted bool
 
 	// steps indexes every step and sub-step status by name.
 	steps map[string]*StepStatus
@@ -50,7 +67,8 @@ type run struct {
 	// inFlight counts activities and child workflows under way; the run
 	// continues as new only when none is.
 	inFlight int
-	// children are the group child workflows under way, by group name.
+	// children are the group child workflows under way, by group name
+	// (groups tied to the execution: before "groups-outlive-runs").
 	children map[string]workflow.ChildWorkflowFuture
 	phase    string // last phase written to the search attribute
 	// published is the last group status sent to the parent, publishSeq
@@ -108,6 +126,9 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		woken:     map[string]bool{},
 		groupSeq:  map[string]int{},
 		children:  map[string]workflow.ChildWorkflowFuture{},
+		running:   map[string]bool{},
+		groupDone: map[string]*GroupResult{},
+		lost:      map[string]bool{},
 	}
 	r.stepCtx, r.cancelStep = workflow.WithCancel(ctx)
 	runID := workflow.GetInfo(ctx).WorkflowExecution.RunID
@@ -115,6 +136,7 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 		st := state.Status
 		r.status = &st
 		r.suspended, r.resumeGen, r.publishSeq = state.Suspended, state.ResumeGen, state.PublishSeq
+		r.published = state.Published
 		for k, v := range state.Outputs {
 			r.outputs[k] = v
 		}
@@ -157,6 +179,12 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 func (r *run) start(ctx workflow.Context) error {
 	r.childGroups = workflow.GetVersion(ctx, "group-child-workflow", workflow.DefaultVersion, 1) == 1
 	r.workflowRetries = workflow.GetVersion(ctx, "workflow-retries", workflow.DefaultVersion, 1) == 1
+	r.groupInputs = workflow.GetVersion(ctx, "dag-group-inputs", workflow.DefaultVersion, 1) == 1
+	if r.group == "" {
+		r.outliveRuns = workflow.GetVersion(ctx, "groups-outlive-runs", workflow.DefaultVersion, 1) == 1
+		r.chain = workflow.GetInfo(ctx).FirstRunID
+		r.markRunningGroups()
+	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (*Status, error) { return r.snapshot(), nil }); err != nil {
 		return err
 	}
@@ -186,8 +214,21 @@ func (r *run) drive(ctx workflow.Context, steps []translator.Step, mode string) 
 }
 
 func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {
-	return r.childGroups && r.inFlight == 0 && !r.terminated &&
+	return r.childGroups && r.inFlight == 0 && len(r.groupDone) == 0 && !r.terminated &&
 		workflow.GetInfo(ctx).GetContinueAsNewSuggested() && !r.signalsPending(ctx)
+}
+
+// markRunningGroups notes the groups carried running into this execution:
+// their child workflows are under way and report here.
+func (r *run) markRunningGroups() {
+	if !r.outliveRuns {
+		return
+	}
+	for i, s := range r.plan.Steps {
+		if s.IsGroup() && r.status.Steps[i].Phase == StepRunning {
+			r.running[s.Name] = true
+		}
+	}
 }
 
 // state is what the next execution continues from.
@@ -227,6 +268,9 @@ func (r *run) carried(ctx workflow.Context) *State {
 	st := r.state()
 	if workflow.GetVersion(ctx, "carry-vars", workflow.DefaultVersion, 1) == 1 {
 		st.Vars = r.vars
+	}
+	if r.chain != "" && r.group != "" {
+		st.Published = r.published
 	}
 	return st
 }

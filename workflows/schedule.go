@@ -72,7 +72,11 @@ func (r *run) ready(lvl *level, i int) bool {
 			return false
 		}
 	}
-	for _, in := range inputsFromOutside(lvl.steps[i]) {
+	inputs := lvl.steps[i].Inputs
+	if r.groupInputs {
+		inputs = inputsFromOutside(lvl.steps[i])
+	}
+	for _, in := range inputs {
 		if _, ok := r.outputs[in.From]; !ok && !r.producersFinished(in.From) {
 			lvl.sts[i].Message = "Pending on Input: " + in.From
 			return false

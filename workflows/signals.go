@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"maps"
 	"slices"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -16,6 +18,7 @@ func (r *run) listen(ctx workflow.Context) {
 	terminate := workflow.GetSignalChannel(ctx, SignalTerminate)
 	groups := workflow.GetSignalChannel(ctx, SignalGroupStatus)
 	wake := workflow.GetSignalChannel(ctx, SignalWake)
+	done := workflow.GetSignalChannel(ctx, SignalGroupDone)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -46,6 +49,11 @@ func (r *run) listen(ctx workflow.Context) {
 				var gs GroupStatus
 				c.Receive(ctx, &gs)
 				r.applyGroupStatus(gs)
+			})
+			sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
+				var gd GroupDone
+				c.Receive(ctx, &gd)
+				r.applyGroupDone(gd)
 			})
 			sel.Select(ctx)
 			if forward != "" {
@@ -86,6 +94,19 @@ func (r *run) terminateOn(ctx workflow.Context, cancelled workflow.ReceiveChanne
 
 // forward passes a signal on to every group child workflow under way.
 func (r *run) forward(ctx workflow.Context, signal string) {
+	if r.outliveRuns {
+		prefix := workflow.GetInfo(ctx).WorkflowExecution.ID + "/"
+		for _, name := range slices.Sorted(maps.Keys(r.running)) {
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				err := workflow.SignalExternalWorkflow(ctx, prefix+name, "", signal, nil).Get(ctx, nil)
+				var gone *temporal.UnknownExternalWorkflowExecutionError
+				if errors.As(err, &gone) && r.running[name] {
+					r.lost[name] = true // ended without reporting: terminated by hand
+				}
+			})
+		}
+		return
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.children)) {
 		child := r.children[name]
 		workflow.Go(ctx, func(ctx workflow.Context) {
@@ -97,7 +118,7 @@ func (r *run) forward(ctx workflow.Context, signal string) {
 // signalsPending tells whether signals wait to be handled; the run does not
 // continue as new over them.
 func (r *run) signalsPending(ctx workflow.Context) bool {
-	for _, name := range []string{SignalSuspend, SignalResume, SignalTerminate, SignalGroupStatus, SignalWake} {
+	for _, name := range []string{SignalSuspend, SignalResume, SignalTerminate, SignalGroupStatus, SignalWake, SignalGroupDone} {
 		if workflow.GetSignalChannel(ctx, name).Len() > 0 {
 			return true
 		}

@@ -19,6 +19,9 @@ type State struct {
 	ResumeGen int  `json:"resumeGen,omitempty"`
 	// PublishSeq is the last group status report sent (groups only).
 	PublishSeq int `json:"publishSeq,omitempty"`
+	// Published is what the last report said, in phases and reasons
+	// (groups that outlive runs), so the next execution does not repeat it.
+	Published string `json:"published,omitempty"`
 }
 
 // stepLoop is where a step is in its execute loop.
