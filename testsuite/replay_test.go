@@ -16,19 +16,23 @@ import (
 // recorded names the workflow ID each recorded history ran under; replay
 // needs it because a run derives its groups' child workflow IDs from it.
 var recorded = map[string]string{
-	"demo.json":              "default/demo",
-	"dag-group-failure.json": "default/failing",
-	"groups.json":            "default/groups",
-	"groups-child.json":      "default/groups/grp",
-	"groups-continued.json":  "default/groups",
-	"groups-restart.json":    "default/groups",
-	"prewarm.json":           "default/prewarm",
-	"prewarm-group.json":     "default/prewarm/prewarm",
-	"vars.json":              "default/vars",
-	"vars-continued.json":    "default/vars",
-	"vars-group.json":        "default/vars/grp",
-	"cancel.json":            "default/cancel",
-	"pinned.json":            "default/pinned",
+	"demo.json":                      "default/demo",
+	"dag-group-failure.json":         "default/failing",
+	"groups.json":                    "default/groups",
+	"groups-child.json":              "default/groups/grp",
+	"groups-continued.json":          "default/groups",
+	"groups-restart.json":            "default/groups",
+	"prewarm.json":                   "default/prewarm",
+	"prewarm-group.json":             "default/prewarm/prewarm",
+	"vars.json":                      "default/vars",
+	"vars-continued.json":            "default/vars",
+	"vars-group.json":                "default/vars/grp",
+	"cancel.json":                    "default/cancel",
+	"pinned.json":                    "default/pinned",
+	"group-outlives.json":            "default/group-outlives",
+	"group-outlives-done.json":       "default/group-outlives",
+	"group-outlives-child.json":      "default/group-outlives/grp",
+	"group-outlives-child-last.json": "default/group-outlives/grp",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
