@@ -118,12 +118,29 @@ func (c *Client) Status(ctx context.Context, namespace, name string) (*Object, e
 	if err != nil {
 		return nil, fmt.Errorf("status of run %s: %w", id, err)
 	}
+	c.liveGroups(ctx, id, &st)
 	return &Object{
 		APIVersion: translator.GroupV1alpha1,
 		Kind:       translator.KindWorkflowRun,
 		Metadata:   translator.ObjectMeta{Name: name, Namespace: namespace},
 		Status:     &st,
 	}, nil
+}
+
+// liveGroups shows a running group's sub-steps as the group's own child
+// workflow has them: the run's copy, from coalesced reports, may lag in
+// messages. A group that cannot answer keeps the run's copy.
+func (c *Client) liveGroups(ctx context.Context, id string, st *workflows.Status) {
+	for i := range st.Steps {
+		g := &st.Steps[i]
+		if len(g.SubSteps) == 0 || g.Phase == workflows.StepPending || g.Finished() {
+			continue
+		}
+		var sub workflows.Status
+		if err := c.queryInto(ctx, id+"/"+g.Name, workflows.QueryStatus, &sub); err == nil && len(sub.Steps) == len(g.SubSteps) {
+			g.SubSteps = sub.Steps
+		}
+	}
 }
 
 // finalStatus reads a closed run's result, or the status in its failure.
