@@ -33,19 +33,10 @@ func (a *Activities) ListClusters(ctx context.Context) ([]ClusterInfo, error) {
 			continue
 		}
 		info.Server = c.Config.Host
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			v, err := c.Version()
-			info.Version = v
-			if err != nil {
-				info.Error = err.Error()
-			}
-		}()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			info.Error = "no answer within 10s"
+		v, err := c.Version(10 * time.Second)
+		info.Version = v
+		if err != nil {
+			info.Error = err.Error()
 		}
 		out = append(out, info)
 	}

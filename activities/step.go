@@ -139,7 +139,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 		}
 		return nil, err
 	}
-	a.watch(ctx, in.Step.Name, res)
+	a.watch(ctx, in.SessionID, res)
 	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}, nil
 }
 
@@ -220,6 +220,8 @@ func (a *Activities) env(in StepInput) *ops.Env {
 
 // watch registers what a waiting execution read, so a change wakes the
 // step; an execution that no longer waits ends the step's registration.
+// The step is named by its ID, which differs between runs of the same
+// name, so a wake never reaches a later run's step.
 func (a *Activities) watch(ctx context.Context, step string, res *evaluate.Result) {
 	if a.Watcher == nil || !activity.IsActivity(ctx) {
 		return

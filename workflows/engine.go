@@ -30,8 +30,9 @@ const (
 	// SignalTerminate stops the run: running and suspended steps fail with
 	// reason Terminate and the run ends terminated.
 	SignalTerminate = "terminate"
-	// SignalWake (payload: a step name) makes a waiting step execute again
-	// now: workers send it when an object the step read changed.
+	// SignalWake (payload: a step's ID, or its name) makes a waiting step
+	// execute again now: workers send it when an object the step read
+	// changed.
 	SignalWake = "velaflow.wake"
 	// SignalGroupStatus is internal: a group's child workflow sends its
 	// sub-steps' statuses (a GroupStatus) to the run whenever they change.

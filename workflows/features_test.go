@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/velaflow/velaflow/translator"
 )
 
 // service counts calls: GET /ready answers "ready" once ready is set,
@@ -443,4 +445,19 @@ spec:
 	st := e.result()
 	require.Equal(t, RunSucceeded, st.Phase, "%+v", st)
 	assert.Equal(t, "got 42", step(st, "get").Message)
+}
+
+// A wake names a step by its ID, which differs between runs of the same
+// name: a wake meant for an earlier run's step wakes nothing here. Older
+// workers name the step.
+func TestWakeReachesOnlyThisRunsStep(t *testing.T) {
+	sts := newStatuses([]translator.Step{{Name: "wait"}}, "this-run")
+	r := &run{steps: map[string]*StepStatus{"wait": &sts[0]}, woken: map[string]bool{}}
+	r.wake(stepID("earlier-run", "wait"))
+	assert.Empty(t, r.woken, "another run's step")
+	r.wake(stepID("this-run", "wait"))
+	assert.Equal(t, map[string]bool{"wait": true}, r.woken)
+	r.woken = map[string]bool{}
+	r.wake("wait")
+	assert.Equal(t, map[string]bool{"wait": true}, r.woken, "by name")
 }

@@ -43,7 +43,7 @@ func (r *run) listen(ctx workflow.Context) {
 			sel.AddReceive(wake, func(c workflow.ReceiveChannel, _ bool) {
 				var step string
 				c.Receive(ctx, &step)
-				r.woken[step] = true
+				r.wake(step)
 			})
 			sel.AddReceive(groups, func(c workflow.ReceiveChannel, _ bool) {
 				var gs GroupStatus
@@ -62,6 +62,20 @@ func (r *run) listen(ctx workflow.Context) {
 			r.refresh(ctx)
 		}
 	})
+}
+
+// wake marks a waiting step to execute now. Workers name the step by its
+// ID (older ones by its name); an ID of another run's step wakes nothing.
+func (r *run) wake(step string) {
+	if _, ok := r.steps[step]; ok {
+		r.woken[step] = true
+		return
+	}
+	for name, st := range r.steps {
+		if st.ID == step {
+			r.woken[name] = true
+		}
+	}
 }
 
 // cancelAsTerminate makes a cancellation (the Web UI's Cancel, `temporal

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -68,8 +69,14 @@ func NewCluster(name string, cfg *rest.Config) (*Cluster, error) {
 }
 
 // Version is the cluster's Kubernetes version; it tells the cluster answers.
-func (c *Cluster) Version() (string, error) {
-	v, err := c.disco.ServerVersion()
+func (c *Cluster) Version(timeout time.Duration) (string, error) {
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Timeout = timeout
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	v, err := disco.ServerVersion()
 	if err != nil {
 		return "", err
 	}

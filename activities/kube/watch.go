@@ -29,8 +29,11 @@ type Watcher struct {
 	MaxWatch time.Duration
 
 	mu     sync.Mutex
-	active map[string]context.CancelFunc
+	active map[string]*registration
 }
+
+// registration is one Watch call's watches.
+type registration struct{ cancel context.CancelFunc }
 
 // Watch registers the step's reads, replacing its earlier registration.
 func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
@@ -43,28 +46,28 @@ func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
 		maxWatch = 10 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), maxWatch)
+	reg := &registration{cancel: cancel}
 	w.mu.Lock()
 	if w.active == nil {
-		w.active = map[string]context.CancelFunc{}
+		w.active = map[string]*registration{}
 	}
 	if old, ok := w.active[key]; ok {
-		old()
+		old.cancel()
 	}
-	w.active[key] = cancel
+	w.active[key] = reg
 	w.mu.Unlock()
 
 	var once sync.Once
 	fire := func() {
 		once.Do(func() {
-			_ = w.Wake(context.Background(), workflowID, step)
-			w.mu.Lock()
-			if w.active[key] != nil {
-				delete(w.active, key)
-			}
-			w.mu.Unlock()
-			cancel()
+			wctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = w.Wake(wctx, workflowID, step)
+			done()
+			w.forget(key, reg)
 		})
 	}
+	// A registration that runs out ends too, so it is not counted.
+	context.AfterFunc(ctx, func() { w.forget(key, reg) })
 	for _, ref := range refs {
 		go w.watchOne(ctx, ref, fire)
 	}
@@ -78,8 +81,19 @@ func (w *Watcher) Forget(workflowID, step string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	key := workflowID + "\x00" + step
-	if cancel, ok := w.active[key]; ok {
-		cancel()
+	if reg, ok := w.active[key]; ok {
+		reg.cancel()
+		delete(w.active, key)
+	}
+}
+
+// forget ends reg, and removes it unless a newer registration of the
+// step replaced it.
+func (w *Watcher) forget(key string, reg *registration) {
+	reg.cancel()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.active[key] == reg {
 		delete(w.active, key)
 	}
 }
@@ -95,8 +109,8 @@ func (w *Watcher) Active() int {
 func (w *Watcher) Stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, cancel := range w.active {
-		cancel()
+	for k, reg := range w.active {
+		reg.cancel()
 		delete(w.active, k)
 	}
 }
