@@ -7,22 +7,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 )
-
-// ConditionInput is an `if` expression and what it may refer to.
-type ConditionInput struct {
-	Expr string `json:"expr"`
-	// Status maps step name to its status fields plus the booleans failed,
-	// succeeded, skipped, timeout, failedAfterRetries and terminate.
-	Status  map[string]any `json:"status"`
-	Inputs  map[string]any `json:"inputs,omitempty"`
-	Context map[string]any `json:"context,omitempty"`
-}
 
 // EvaluateCondition evaluates an `if` expression to a bool. It runs as a
 // local activity: user CUE is evaluated outside workflow code, and the
 // answer is recorded in history.
-func (a *Activities) EvaluateCondition(_ context.Context, in ConditionInput) (bool, error) {
+func (a *Activities) EvaluateCondition(_ context.Context, in stepio.ConditionInput) (bool, error) {
 	cctx := cuedefs.NewContext()
 	scope := cctx.Encode(cuedefs.Numbers(map[string]any{"status": orEmpty(in.Status), "inputs": orEmpty(in.Inputs), "context": orEmpty(in.Context)}))
 	v := cuedefs.CompileExpr(cctx, scope, in.Expr, "if")

@@ -14,27 +14,8 @@ import (
 	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
-)
-
-// Names the workflow uses to call the activities.
-const (
-	ExecuteStepName       = "ExecuteStep"
-	EvaluateConditionName = "EvaluateCondition"
-)
-
-// Failure types of ExecuteStep (Temporal ApplicationError types). The
-// workflow retries Execute (its details hold the execution's memo); the
-// others are final.
-const (
-	ReasonExecute   = evaluate.ReasonExecute
-	ReasonRendering = evaluate.ReasonRendering
-	ReasonAction    = evaluate.ReasonAction
-	ReasonOutput    = evaluate.ReasonOutput
-	ReasonInput     = "Input"
-	// ReasonExecuteFinal is a provider error retrying cannot cure (an
-	// unknown cluster, a forbidden request); the step's reason is Execute.
-	ReasonExecuteFinal = "ExecuteFinal"
 )
 
 // Activities carries what the worker knows: the definitions it can fall
@@ -56,57 +37,15 @@ type Activities struct {
 	OpenAIBaseURL string
 }
 
-// StepInput is one execution of one step.
-type StepInput struct {
-	RunName      string          `json:"runName"`
-	RunNamespace string          `json:"runNamespace"`
-	GroupName    string          `json:"groupName,omitempty"`
-	SessionID    string          `json:"sessionID"`
-	Step         translator.Step `json:"step"`
-	// Definition pins the template; nil means the worker's catalogue.
-	Definition *cuedefs.Definition `json:"definition,omitempty"`
-	// Context is the run's spec.context.
-	Context map[string]any `json:"context,omitempty"`
-	// Inputs are the values of the step's inputs, by `from`.
-	Inputs  map[string]any             `json:"inputs,omitempty"`
-	Memo    map[string]json.RawMessage `json:"memo,omitempty"`
-	Resumed bool                       `json:"resumed,omitempty"`
-	// Vars are the run's variables (#DoVar).
-	Vars map[string]any `json:"vars,omitempty"`
-}
-
-// StepResult is how an execution ended when it did not fail.
-type StepResult struct {
-	// Phase is succeeded, wait or suspend.
-	Phase    string                     `json:"phase"`
-	Message  string                     `json:"message,omitempty"`
-	Duration string                     `json:"duration,omitempty"`
-	Outputs  map[string]any             `json:"outputs,omitempty"`
-	Memo     map[string]json.RawMessage `json:"memo,omitempty"`
-	// Logs are the lines the execution logged (#Log).
-	Logs []string `json:"logs,omitempty"`
-	// Reads are the Kubernetes objects the execution read.
-	Reads []ops.ObjectRef `json:"reads,omitempty"`
-	// Vars are the variables the execution put (#DoVar), by dotted path.
-	Vars map[string]any `json:"vars,omitempty"`
-}
-
-// Step phases reported by ExecuteStep.
-const (
-	PhaseSucceeded = string(evaluate.Succeeded)
-	PhaseWait      = string(evaluate.Waiting)
-	PhaseSuspend   = string(evaluate.Suspended)
-)
-
 // ExecuteStep evaluates the step's template and runs its operations.
-func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult, error) {
+func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.Result, error) {
 	def, err := a.definition(in)
 	if err != nil {
 		return nil, err
 	}
 	params, err := parameters(in)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ReasonInput, nil)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), stepio.ReasonInput, nil)
 	}
 	hb := startHeartbeat(ctx, in.Memo)
 	defer hb.stop()
@@ -132,18 +71,18 @@ func (a *Activities) ExecuteStep(ctx context.Context, in StepInput) (*StepResult
 				details = append(details, e.Memo)
 			}
 			typ := e.Reason
-			if typ == ReasonExecute && !e.Retryable {
-				typ = ReasonExecuteFinal
+			if typ == stepio.ReasonExecute && !e.Retryable {
+				typ = stepio.ReasonExecuteFinal
 			}
 			return nil, temporal.NewNonRetryableApplicationError(e.Error(), typ, nil, details...)
 		}
 		return nil, err
 	}
 	a.watch(ctx, in.SessionID, res)
-	return &StepResult{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}, nil
+	return &stepio.Result{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}, nil
 }
 
-func (a *Activities) definition(in StepInput) (cuedefs.Definition, error) {
+func (a *Activities) definition(in stepio.Input) (cuedefs.Definition, error) {
 	if in.Definition != nil {
 		return *in.Definition, nil
 	}
@@ -151,12 +90,12 @@ func (a *Activities) definition(in StepInput) (cuedefs.Definition, error) {
 		return d, nil
 	}
 	return cuedefs.Definition{}, temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("unknown step type %q: the plan does not pin it and this worker does not know it", in.Step.Type), ReasonRendering, nil)
+		fmt.Sprintf("unknown step type %q: the plan does not pin it and this worker does not know it", in.Step.Type), stepio.ReasonRendering, nil)
 }
 
 // parameters are the step's properties with each input set at its
 // parameterKey.
-func parameters(in StepInput) (map[string]any, error) {
+func parameters(in stepio.Input) (map[string]any, error) {
 	params := deepCopy(in.Step.Properties)
 	for _, input := range in.Step.Inputs {
 		if input.ParameterKey == "" {
@@ -196,7 +135,7 @@ func setPath(m map[string]any, key string, v any) error {
 }
 
 // stepContext is the template's `context`.
-func stepContext(in StepInput) map[string]any {
+func stepContext(in stepio.Input) map[string]any {
 	return translator.StepContext(in.RunName, in.RunNamespace, in.Step.Name, in.SessionID, in.GroupName, in.Context)
 }
 
@@ -210,7 +149,7 @@ func deepCopy(m map[string]any) map[string]any {
 	return out
 }
 
-func (a *Activities) env(in StepInput) *ops.Env {
+func (a *Activities) env(in stepio.Input) *ops.Env {
 	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel, OpenAIBaseURL: a.OpenAIBaseURL}
 	if a.Registry != nil {
 		env.Clusters = a.Registry

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -32,14 +33,14 @@ func TestHeartbeatCarriesTheMemoIntoTheRetryAfterACrash(t *testing.T) {
 	defer srv.Close()
 	defs := cuedefs.Builtins()
 	acts := &Activities{Definitions: defs}
-	in := StepInput{
+	in := stepio.Input{
 		RunName: "r", RunNamespace: "default", SessionID: "s1",
 		Step: translator.Step{Name: "post", Type: "request", Properties: map[string]any{"url": srv.URL, "method": "POST"}},
 	}
 
 	var s testsuite.WorkflowTestSuite
 	first := s.NewTestActivityEnvironment()
-	first.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: ExecuteStepName})
+	first.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
 	var mu sync.Mutex
 	var saved map[string]json.RawMessage
 	first.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
@@ -47,7 +48,7 @@ func TestHeartbeatCarriesTheMemoIntoTheRetryAfterACrash(t *testing.T) {
 		defer mu.Unlock()
 		require.NoError(t, details.Get(&saved))
 	})
-	_, err := first.ExecuteActivity(ExecuteStepName, in)
+	_, err := first.ExecuteActivity(stepio.ExecuteStepName, in)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, posts.Load())
 	mu.Lock()
@@ -57,12 +58,12 @@ func TestHeartbeatCarriesTheMemoIntoTheRetryAfterACrash(t *testing.T) {
 	// The same execution, retried after its worker died: the heartbeat
 	// details are what Temporal hands the retry.
 	retry := s.NewTestActivityEnvironment()
-	retry.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: ExecuteStepName})
+	retry.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
 	retry.SetHeartbeatDetails(saved)
-	v, err := retry.ExecuteActivity(ExecuteStepName, in)
+	v, err := retry.ExecuteActivity(stepio.ExecuteStepName, in)
 	require.NoError(t, err)
-	var res StepResult
+	var res stepio.Result
 	require.NoError(t, v.Get(&res))
-	assert.Equal(t, PhaseSucceeded, res.Phase)
+	assert.Equal(t, stepio.PhaseSucceeded, res.Phase)
 	assert.EqualValues(t, 1, posts.Load(), "the retry does not POST again")
 }

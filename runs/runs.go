@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/velaflow/velaflow/translator"
-	"github.com/velaflow/velaflow/worker"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -29,7 +28,7 @@ type Client struct {
 // New wraps a Temporal client.
 func New(c client.Client, taskQueue string) *Client {
 	if taskQueue == "" {
-		taskQueue = worker.DefaultTaskQueue
+		taskQueue = workflows.DefaultTaskQueue
 	}
 	return &Client{Temporal: c, TaskQueue: taskQueue}
 }
@@ -138,7 +137,7 @@ func (c *Client) liveGroups(ctx context.Context, id string, st *workflows.Status
 		}
 		var sub workflows.Status
 		if err := c.queryInto(ctx, id+"/"+g.Name, workflows.QueryStatus, &sub); err == nil && len(sub.Steps) == len(g.SubSteps) {
-			g.SubSteps = sub.Steps
+			st.ShowLiveGroup(i, sub.Steps)
 		}
 	}
 }

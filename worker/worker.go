@@ -15,11 +15,9 @@ import (
 	"github.com/velaflow/velaflow/activities"
 	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/workflows"
 )
-
-// DefaultTaskQueue is where velaflow runs unless told otherwise.
-const DefaultTaskQueue = "velaflow"
 
 // Options configure a worker.
 type Options struct {
@@ -45,7 +43,7 @@ type Options struct {
 // New registers velaflow's workflow and activities on a new worker.
 func New(c client.Client, opts Options) sdkworker.Worker {
 	if opts.TaskQueue == "" {
-		opts.TaskQueue = DefaultTaskQueue
+		opts.TaskQueue = workflows.DefaultTaskQueue
 	}
 	if opts.Engine == (workflows.Config{}) {
 		opts.Engine = workflows.DefaultConfig()
@@ -69,9 +67,9 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)
 		}}
 	}
-	w.RegisterActivityWithOptions(acts.ListClusters, activity.RegisterOptions{Name: activities.ListClustersName})
-	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
-	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})
+	w.RegisterActivityWithOptions(acts.ListClusters, activity.RegisterOptions{Name: stepio.ListClustersName})
+	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
+	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: stepio.EvaluateConditionName})
 	if acts.Watcher != nil {
 		return &watchingWorker{Worker: w, watcher: acts.Watcher}
 	}

@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/stepio"
 )
 
 // ListClustersName is a short workflow asking a worker which Kubernetes
@@ -14,9 +14,9 @@ const ListClustersName = "ListClusters"
 
 // ListClusters runs the ListClusters activity once on a worker of the
 // task queue.
-func ListClusters(ctx workflow.Context) ([]activities.ClusterInfo, error) {
+func ListClusters(ctx workflow.Context) ([]stepio.ClusterInfo, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
-	var out []activities.ClusterInfo
-	err := workflow.ExecuteActivity(ctx, activities.ListClustersName).Get(ctx, &out)
+	var out []stepio.ClusterInfo
+	err := workflow.ExecuteActivity(ctx, stepio.ListClustersName).Get(ctx, &out)
 	return out, err
 }

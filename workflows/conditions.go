@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/stepio"
 )
 
 // skip applies the step's `if`:
@@ -77,7 +77,7 @@ func (r *run) evaluate(ctx workflow.Context, expr string, inputs map[string]any)
 	var ok bool
 	r.inFlight++
 	defer func() { r.inFlight-- }()
-	err := workflow.ExecuteLocalActivity(lctx, activities.EvaluateConditionName, activities.ConditionInput{
+	err := workflow.ExecuteLocalActivity(lctx, stepio.EvaluateConditionName, stepio.ConditionInput{
 		Expr: expr, Status: status, Inputs: inputs, Context: r.templateContext(),
 	}).Get(ctx, &ok)
 	return ok, err

@@ -10,6 +10,8 @@ import (
 
 // Names clients use.
 const (
+	// DefaultTaskQueue is where velaflow runs unless told otherwise.
+	DefaultTaskQueue = "velaflow"
 	// WorkflowName is the registered name of the workflow type; its input
 	// is a RunInput.
 	WorkflowName = "WorkflowRun"

@@ -84,6 +84,23 @@ func (s *StepStatus) conditionFields() map[string]any {
 	}
 }
 
+// ShowLiveGroup puts a running group's sub-steps, as its child workflow
+// reports them now, into the run's status, and derives the group's phase
+// and the run's from them as the run itself would, so the view stays
+// consistent while the run has not yet heard of the change.
+func (s *Status) ShowLiveGroup(i int, subs []StepStatus) {
+	g := &s.Steps[i]
+	g.SubSteps = subs
+	if g.Phase == StepRunning || g.Phase == StepSuspending {
+		if p := groupPhase(subs); p == StepSuspending || p == StepRunning {
+			g.Phase = p
+		}
+	}
+	if !s.Finished && !s.Terminated && g.Phase == StepSuspending {
+		s.Phase, s.Suspend = RunSuspending, true
+	}
+}
+
 // groupPhase derives a step-group's phase from its sub-steps, in KubeVela's
 // priority: suspending, running, pending, failed, all skipped, succeeded.
 func groupPhase(subs []StepStatus) string {

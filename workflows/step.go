@@ -11,8 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/velaflow/velaflow/activities"
-	"github.com/velaflow/velaflow/activities/ops"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -23,6 +22,49 @@ import (
 // execution. Everything the loop needs to go on lives in the step's
 // stepLoop, so a run that continues as new picks the step up where it was.
 func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, group string, inputs map[string]any) {
+	x := r.beginStep(ctx, s, st, group, inputs)
+	actCtx, cancelAct := workflow.WithCancel(r.stepCtx)
+	defer cancelAct()
+	x.actCtx = actCtx
+	defer r.armTimeout(ctx, x, cancelAct)()
+	for {
+		_ = workflow.Await(ctx, func() bool { return !r.suspended || x.interrupted() })
+		if r.endInterrupted(ctx, x) {
+			return
+		}
+		if x.lp.Suspended {
+			r.suspendStep(ctx, st, x.lp, x.interrupted)
+			continue
+		}
+		res, err := r.executeOnce(ctx, x)
+		if err != nil {
+			if x.interrupted() || r.retryLater(ctx, s, st, x.lp, err, x.interrupted) {
+				continue // an interruption is reported at the top of the loop
+			}
+			r.refresh(ctx)
+			return
+		}
+		if r.takeResult(ctx, x, res) {
+			return
+		}
+	}
+}
+
+// stepExec is one step's execute loop under way.
+type stepExec struct {
+	s        translator.Step
+	st       *StepStatus
+	lp       *stepLoop
+	in       stepio.Input
+	actCtx   workflow.Context
+	timedOut bool
+	run      *run
+}
+
+func (x *stepExec) interrupted() bool { return x.run.terminated || x.timedOut }
+
+// beginStep marks the step running and prepares its executions' input.
+func (r *run) beginStep(ctx workflow.Context, s translator.Step, st *StepStatus, group string, inputs map[string]any) *stepExec {
 	lp := r.loop(s.Name)
 	now := workflow.Now(ctx)
 	if st.FirstExecuteTime == nil {
@@ -35,113 +77,116 @@ func (r *run) execute(ctx workflow.Context, s translator.Step, st *StepStatus, g
 		lp.Backoff = r.cfg.WaitBackoffInitial
 	}
 	r.refresh(ctx)
-
-	in := activities.StepInput{
+	in := stepio.Input{
 		RunName: r.plan.Name, RunNamespace: r.plan.Namespace, GroupName: group,
 		SessionID: st.ID, Step: withoutSubSteps(s), Context: r.plan.Context, Inputs: inputs,
 	}
 	if d, ok := r.plan.Definitions[s.Type]; ok {
 		in.Definition = &d
 	}
+	return &stepExec{s: s, st: st, lp: lp, in: in, run: r}
+}
 
-	actCtx, cancelAct := workflow.WithCancel(r.stepCtx)
-	defer cancelAct()
-	timedOut := false
-	if dl := r.stepDeadline(s, st); dl != nil {
-		if left := dl.Sub(now); left > 0 {
-			tctx, cancelTimer := workflow.WithCancel(ctx)
-			defer cancelTimer()
-			timer := workflow.NewTimer(tctx, left)
-			workflow.Go(ctx, func(ctx workflow.Context) {
-				if timer.Get(ctx, nil) == nil {
-					timedOut = true
-					cancelAct()
-				}
-			})
-		} else {
-			timedOut = true
+// armTimeout starts the durable timer of the step's timeout (its own, or
+// its group's), which cancels the execution under way when it fires. It
+// returns what stops the timer.
+func (r *run) armTimeout(ctx workflow.Context, x *stepExec, cancelAct workflow.CancelFunc) func() {
+	dl := r.stepDeadline(x.s, x.st)
+	if dl == nil {
+		return func() {}
+	}
+	left := dl.Sub(workflow.Now(ctx))
+	if left <= 0 {
+		x.timedOut = true
+		return func() {}
+	}
+	tctx, cancelTimer := workflow.WithCancel(ctx)
+	timer := workflow.NewTimer(tctx, left)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if timer.Get(ctx, nil) == nil {
+			x.timedOut = true
+			cancelAct()
+		}
+	})
+	return cancelTimer
+}
+
+// endInterrupted fails the step when the run was terminated or the step's
+// timeout passed, and tells whether it did.
+func (r *run) endInterrupted(ctx workflow.Context, x *stepExec) bool {
+	if !x.interrupted() {
+		return false
+	}
+	t := workflow.Now(ctx)
+	x.st.LastExecuteTime = &t
+	if r.terminated {
+		x.st.Phase, x.st.Reason, x.st.Message = StepFailed, ReasonTerminate, "terminated"
+	} else {
+		x.st.Phase, x.st.Reason, x.st.Message = StepFailed, ReasonTimeout, "timed out after "+x.s.Timeout
+		if x.s.Timeout == "" {
+			x.st.Message = "the group's timeout passed"
 		}
 	}
-	interrupted := func() bool { return r.terminated || timedOut }
+	r.refresh(ctx)
+	return true
+}
 
-	for {
-		_ = workflow.Await(ctx, func() bool { return !r.suspended || interrupted() })
-		if interrupted() {
-			t := workflow.Now(ctx)
-			st.LastExecuteTime = &t
-		}
-		switch {
-		case r.terminated:
-			st.Phase, st.Reason, st.Message = StepFailed, ReasonTerminate, "terminated"
-			r.refresh(ctx)
-			return
-		case timedOut:
-			st.Phase, st.Reason, st.Message = StepFailed, ReasonTimeout, "timed out after "+s.Timeout
-			if s.Timeout == "" {
-				st.Message = "the group's timeout passed"
+// executeOnce runs one execution of the step's template (an activity).
+func (r *run) executeOnce(ctx workflow.Context, x *stepExec) (*stepio.Result, error) {
+	x.lp.Executions++
+	x.in.Memo, x.in.Resumed, x.in.Vars = x.lp.Memo, x.lp.Resumed, r.vars
+	var res stepio.Result
+	r.inFlight++
+	err := workflow.ExecuteActivity(r.activityContext(x.actCtx, x.s, x.lp.Executions), stepio.ExecuteStepName, x.in).Get(ctx, &res)
+	r.inFlight--
+	t := workflow.Now(ctx)
+	x.st.LastExecuteTime = &t
+	return &res, err
+}
+
+// takeResult applies an execution's result: the step succeeds, waits
+// (a durable timer a wake signal cuts short) or suspends. It tells
+// whether the step is over.
+func (r *run) takeResult(ctx workflow.Context, x *stepExec, res *stepio.Result) bool {
+	st, lp := x.st, x.lp
+	r.remember(lp, res.Memo)
+	if len(res.Logs) > 0 {
+		r.logs[x.s.Name] = res.Logs
+	}
+	for _, path := range slices.Sorted(maps.Keys(res.Vars)) {
+		stepio.SetPath(r.vars, path, res.Vars[path])
+	}
+	st.Message = res.Message
+	switch res.Phase {
+	case stepio.PhaseSucceeded:
+		st.Phase, st.Reason = StepSucceeded, ""
+		if len(res.Outputs) > 0 {
+			st.Outputs = res.Outputs
+			for k, v := range res.Outputs {
+				r.outputs[k] = v
 			}
-			r.refresh(ctx)
-			return
-		case lp.Suspended:
-			r.suspendStep(ctx, st, lp, interrupted)
-			continue
 		}
-		lp.Executions++
-		in.Memo, in.Resumed, in.Vars = lp.Memo, lp.Resumed, r.vars
-		var res activities.StepResult
-		r.inFlight++
-		err := workflow.ExecuteActivity(r.activityContext(actCtx, s, lp.Executions), activities.ExecuteStepName, in).Get(ctx, &res)
-		r.inFlight--
-		t := workflow.Now(ctx)
-		st.LastExecuteTime = &t
-		if err != nil {
-			if interrupted() {
-				continue // reported at the top of the loop
-			}
-			if r.retryLater(ctx, s, st, lp, err, interrupted) {
-				continue
-			}
-			r.refresh(ctx)
-			return
+		r.refresh(ctx)
+		return true
+	case stepio.PhaseWait:
+		st.Phase, st.Reason = StepRunning, ReasonWait
+		r.refresh(ctx)
+		name := x.s.Name
+		_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, func() bool { return x.interrupted() || r.woken[name] })
+		delete(r.woken, name)
+		lp.Backoff = min(2*lp.Backoff, r.cfg.WaitBackoffMax)
+		return false
+	case stepio.PhaseSuspend:
+		lp.Suspended, lp.SuspendGen, lp.SuspendUntil = true, r.resumeGen, nil
+		if d, err := time.ParseDuration(res.Duration); err == nil && d > 0 {
+			until := st.LastExecuteTime.Add(d)
+			lp.SuspendUntil = &until
 		}
-		r.remember(lp, res.Memo)
-		if len(res.Logs) > 0 {
-			r.logs[s.Name] = res.Logs
-		}
-		for _, path := range slices.Sorted(maps.Keys(res.Vars)) {
-			ops.SetPath(r.vars, path, res.Vars[path])
-		}
-		st.Message = res.Message
-		switch res.Phase {
-		case activities.PhaseSucceeded:
-			st.Phase, st.Reason = StepSucceeded, ""
-			if len(res.Outputs) > 0 {
-				st.Outputs = res.Outputs
-				for k, v := range res.Outputs {
-					r.outputs[k] = v
-				}
-			}
-			r.refresh(ctx)
-			return
-		case activities.PhaseWait:
-			st.Phase, st.Reason = StepRunning, ReasonWait
-			r.refresh(ctx)
-			// A wake signal (an object the step read changed) cuts the
-			// backoff short.
-			_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, func() bool { return interrupted() || r.woken[s.Name] })
-			delete(r.woken, s.Name)
-			lp.Backoff = min(2*lp.Backoff, r.cfg.WaitBackoffMax)
-		case activities.PhaseSuspend:
-			lp.Suspended, lp.SuspendGen, lp.SuspendUntil = true, r.resumeGen, nil
-			if d, err := time.ParseDuration(res.Duration); err == nil && d > 0 {
-				until := t.Add(d)
-				lp.SuspendUntil = &until
-			}
-		default:
-			st.Phase, st.Reason, st.Message = StepFailed, ReasonExecute, fmt.Sprintf("unknown execution phase %q", res.Phase)
-			r.refresh(ctx)
-			return
-		}
+		return false
+	default:
+		st.Phase, st.Reason, st.Message = StepFailed, ReasonExecute, fmt.Sprintf("unknown execution phase %q", res.Phase)
+		r.refresh(ctx)
+		return true
 	}
 }
 
@@ -210,7 +255,7 @@ func (r *run) retryPolicy(s translator.Step) (limit int32, initial, maxBackoff t
 // should execute again. Anything else fails the step at once.
 func (r *run) retryLater(ctx workflow.Context, s translator.Step, st *StepStatus, lp *stepLoop, err error, interrupted func() bool) bool {
 	var app *temporal.ApplicationError
-	if !r.workflowRetries || !errors.As(err, &app) || app.Type() != activities.ReasonExecute {
+	if !r.workflowRetries || !errors.As(err, &app) || app.Type() != stepio.ReasonExecute {
 		r.stepFailed(st, err)
 		return false
 	}
@@ -249,9 +294,9 @@ func (r *run) stepFailed(st *StepStatus, err error) {
 	if errors.As(err, &app) {
 		st.Message = app.Message()
 		switch app.Type() {
-		case activities.ReasonRendering, activities.ReasonAction, activities.ReasonInput, activities.ReasonOutput:
+		case stepio.ReasonRendering, stepio.ReasonAction, stepio.ReasonInput, stepio.ReasonOutput:
 			st.Reason = app.Type()
-		case activities.ReasonExecuteFinal: // retrying cannot cure it
+		case stepio.ReasonExecuteFinal: // retrying cannot cure it
 			st.Reason = ReasonExecute
 		default: // a provider error, retried until the limit
 			st.Reason = ReasonFailedAfterRetries

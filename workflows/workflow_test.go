@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -35,8 +36,8 @@ func newEnv(t *testing.T) *env {
 	e.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: WorkflowName})
 	e.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: GroupWorkflowName})
 	acts := &activities.Activities{}
-	e.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: activities.ExecuteStepName})
-	e.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: activities.EvaluateConditionName})
+	e.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
+	e.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: stepio.EvaluateConditionName})
 	return &env{e, t}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -43,9 +44,9 @@ type Request struct {
 type Phase string
 
 const (
-	Succeeded Phase = "succeeded"
-	Waiting   Phase = "wait"
-	Suspended Phase = "suspend"
+	Succeeded Phase = stepio.PhaseSucceeded
+	Waiting   Phase = stepio.PhaseWait
+	Suspended Phase = stepio.PhaseSuspend
 )
 
 // Result is how one execution ended.
@@ -67,10 +68,10 @@ type Result struct {
 
 // Failure reasons, as KubeVela names them.
 const (
-	ReasonRendering = "Rendering"
-	ReasonOutput    = "Output"
-	ReasonAction    = "Action"
-	ReasonExecute   = "Execute"
+	ReasonRendering = stepio.ReasonRendering
+	ReasonOutput    = stepio.ReasonOutput
+	ReasonAction    = stepio.ReasonAction
+	ReasonExecute   = stepio.ReasonExecute
 )
 
 // Error is a failed execution. Retryable errors come from providers; the

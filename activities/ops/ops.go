@@ -16,6 +16,7 @@ import (
 	"cuelang.org/go/cue"
 
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 )
 
 // Op is one operation.
@@ -81,15 +82,7 @@ func (c *Call) Watch(cluster string, obj map[string]any) {
 }
 
 // ObjectRef names a Kubernetes object in a cluster.
-type ObjectRef struct {
-	Cluster    string `json:"cluster,omitempty"`
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Namespace  string `json:"namespace,omitempty"`
-	Name       string `json:"name"`
-	// ResourceVersion is the version read ("" when it did not exist).
-	ResourceVersion string `json:"resourceVersion,omitempty"`
-}
+type ObjectRef = stepio.ObjectRef
 
 // FinalError is a provider error retrying cannot cure (an unknown cluster,
 // a forbidden request): the step fails at once.

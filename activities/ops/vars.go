@@ -3,6 +3,8 @@ package ops
 import (
 	"strings"
 	"sync"
+
+	"github.com/velaflow/velaflow/stepio"
 )
 
 // Vars are the variables of one run (#DoVar), as one step execution sees
@@ -42,7 +44,7 @@ func (v *Vars) Get(path string) (any, bool) {
 func (v *Vars) Put(path string, value any) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	SetPath(v.data, path, value)
+	stepio.SetPath(v.data, path, value)
 	v.puts[path] = value
 }
 
@@ -58,18 +60,4 @@ func (v *Vars) Puts() map[string]any {
 		out[k] = x
 	}
 	return out
-}
-
-// SetPath sets a dotted path in m, making the maps on the way.
-func SetPath(m map[string]any, path string, value any) {
-	keys := strings.Split(path, ".")
-	for _, k := range keys[:len(keys)-1] {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[k] = next
-		}
-		m = next
-	}
-	m[keys[len(keys)-1]] = value
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -37,7 +37,7 @@ func newClusterCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var infos []activities.ClusterInfo
+			var infos []stepio.ClusterInfo
 			if err := run.Get(ctx, &infos); err != nil {
 				if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 					return fmt.Errorf("no worker on task queue %q answered within 30s", g.taskQueue)

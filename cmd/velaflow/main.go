@@ -11,9 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
 	"github.com/velaflow/velaflow/runs"
-	"github.com/velaflow/velaflow/worker"
+	"github.com/velaflow/velaflow/workflows"
 )
 
 // exitError carries a process exit code.
@@ -32,7 +31,7 @@ type globals struct {
 }
 
 func (g *globals) dial() (client.Client, error) {
-	c, err := client.Dial(client.Options{HostPort: g.address, Namespace: g.namespace, Logger: devstack.Stderr(os.Stderr)})
+	c, err := client.Dial(client.Options{HostPort: g.address, Namespace: g.namespace, Logger: stderrLogger(os.Stderr)})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w (is `velaflow dev` or a Temporal server running?)", g.address, err)
 	}
@@ -64,7 +63,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	root.PersistentFlags().StringVar(&g.namespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
-	root.PersistentFlags().StringVar(&g.taskQueue, "task-queue", worker.DefaultTaskQueue, "Temporal task queue of the velaflow workers")
+	root.PersistentFlags().StringVar(&g.taskQueue, "task-queue", workflows.DefaultTaskQueue, "Temporal task queue of the velaflow workers")
 	root.AddCommand(
 		newDevCmd(g), newWorkerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g),
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),

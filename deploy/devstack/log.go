@@ -12,8 +12,3 @@ import (
 func Quiet() log.Logger {
 	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
-
-// Stderr logs warnings and errors to w.
-func Stderr(w io.Writer) log.Logger {
-	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
-}
