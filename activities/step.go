@@ -35,11 +35,15 @@ type Activities struct {
 	LogLevel int
 	// OpenAIBaseURL redirects requests to the OpenAI API ("": none).
 	OpenAIBaseURL string
+	// PlanDefinitions reads a run's pinned definitions when an execution
+	// names a template neither the catalogue nor the cache holds.
+	PlanDefinitions PlanDefinitions
+	cache           definitionCache
 }
 
 // ExecuteStep evaluates the step's template and runs its operations.
 func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.Result, error) {
-	def, err := a.definition(in)
+	def, err := a.definition(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -78,19 +82,12 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.
 		}
 		return nil, err
 	}
+	out := &stepio.Result{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}
+	if err := checkSizes(in, out); err != nil {
+		return nil, err
+	}
 	a.watch(ctx, in.SessionID, res)
-	return &stepio.Result{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}, nil
-}
-
-func (a *Activities) definition(in stepio.Input) (cuedefs.Definition, error) {
-	if in.Definition != nil {
-		return *in.Definition, nil
-	}
-	if d, ok := a.Definitions[in.Step.Type]; ok {
-		return d, nil
-	}
-	return cuedefs.Definition{}, temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("unknown step type %q: the plan does not pin it and this worker does not know it", in.Step.Type), stepio.ReasonRendering, nil)
+	return out, nil
 }
 
 // parameters are the step's properties with each input set at its

@@ -49,7 +49,12 @@ type Input struct {
 	GroupName    string          `json:"groupName,omitempty"`
 	SessionID    string          `json:"sessionID"`
 	Step         translator.Step `json:"step"`
-	// Definition pins the template; nil means the worker's catalogue.
+	// DefinitionDigest names the template the run's plan pins for the
+	// step's type; the worker resolves it (its catalogue, its cache, the
+	// run's input), so the source travels once per run, not per execution.
+	DefinitionDigest string `json:"definitionDigest,omitempty"`
+	// Definition pins the template in full (runs started before digests).
+	// Neither set means the worker's catalogue.
 	Definition *cuedefs.Definition `json:"definition,omitempty"`
 	// Context is the run's spec.context.
 	Context map[string]any `json:"context,omitempty"`

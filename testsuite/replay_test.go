@@ -33,6 +33,8 @@ var recorded = map[string]string{
 	"group-outlives-done.json":       "default/group-outlives",
 	"group-outlives-child.json":      "default/group-outlives/grp",
 	"group-outlives-child-last.json": "default/group-outlives/grp",
+	"digests.json":                   "default/digests",
+	"digests-group.json":             "default/digests/grp",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

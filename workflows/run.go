@@ -23,6 +23,8 @@ type run struct {
 	childGroups, workflowRetries bool
 	// groupInputs: a DAG group waits for its sub-steps' outside inputs.
 	groupInputs bool
+	// definitionDigests: executions name their template by digest.
+	definitionDigests bool
 	// outliveRuns: group child workflows survive the run's continue-as-new
 	// and report to its workflow ID.
 	outliveRuns bool
@@ -180,6 +182,7 @@ func (r *run) start(ctx workflow.Context) error {
 	r.childGroups = workflow.GetVersion(ctx, "group-child-workflow", workflow.DefaultVersion, 1) == 1
 	r.workflowRetries = workflow.GetVersion(ctx, "workflow-retries", workflow.DefaultVersion, 1) == 1
 	r.groupInputs = workflow.GetVersion(ctx, "dag-group-inputs", workflow.DefaultVersion, 1) == 1
+	r.definitionDigests = workflow.GetVersion(ctx, "definition-digests", workflow.DefaultVersion, 1) == 1
 	if r.group == "" {
 		r.outliveRuns = workflow.GetVersion(ctx, "groups-outlive-runs", workflow.DefaultVersion, 1) == 1
 		r.chain = workflow.GetInfo(ctx).FirstRunID

@@ -82,7 +82,11 @@ func (r *run) beginStep(ctx workflow.Context, s translator.Step, st *StepStatus,
 		SessionID: st.ID, Step: withoutSubSteps(s), Context: r.plan.Context, Inputs: inputs,
 	}
 	if d, ok := r.plan.Definitions[s.Type]; ok {
-		in.Definition = &d
+		if r.definitionDigests {
+			in.DefinitionDigest = d.Digest
+		} else {
+			in.Definition = &d
+		}
 	}
 	return &stepExec{s: s, st: st, lp: lp, in: in, run: r}
 }

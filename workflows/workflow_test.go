@@ -1,11 +1,14 @@
 package workflows
 
 import (
+	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
@@ -35,7 +39,7 @@ func newEnv(t *testing.T) *env {
 	eng.Config.MaxStepErrorRetries = 3
 	e.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: WorkflowName})
 	e.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: GroupWorkflowName})
-	acts := &activities.Activities{}
+	acts := &activities.Activities{PlanDefinitions: testPlans.definitions}
 	e.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
 	e.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: stepio.EvaluateConditionName})
 	return &env{e, t}
@@ -48,7 +52,31 @@ func plan(t *testing.T, yaml string) translator.Plan {
 	require.NoError(t, os.WriteFile(f, []byte(yaml), 0o644))
 	plans, err := translator.Translate(translator.Options{Files: []string{f}})
 	require.NoError(t, err)
+	testPlans.add(plans[0].Definitions)
 	return *plans[0]
+}
+
+// testPlans stands in for the run's input in history, which the test
+// environment cannot read: the definitions of every plan the tests made.
+var testPlans = &planDefinitions{defs: map[string]cuedefs.Definition{}}
+
+type planDefinitions struct {
+	mu   sync.Mutex
+	defs map[string]cuedefs.Definition
+}
+
+func (p *planDefinitions) add(defs map[string]cuedefs.Definition) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range defs {
+		p.defs[d.Digest] = d
+	}
+}
+
+func (p *planDefinitions) definitions(context.Context) (map[string]cuedefs.Definition, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.defs), nil
 }
 
 // result returns the final status whether the run succeeded or failed.

@@ -221,7 +221,7 @@ func (c *Cluster) List(ctx context.Context, apiVersion, kind string, f Filter) (
 	if m.Scope.Name() != meta.RESTScopeNameRoot && f.Namespace != "" {
 		ri = c.dyn.Resource(m.Resource).Namespace(f.Namespace)
 	}
-	list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: f.selector()})
+	list, err := listPaged(ctx, ri, f.selector())
 	if err != nil {
 		u := &unstructured.Unstructured{}
 		u.SetAPIVersion(apiVersion)
@@ -230,6 +230,40 @@ func (c *Cluster) List(ctx context.Context, apiVersion, kind string, f Filter) (
 		return nil, c.wrap("list", u, err)
 	}
 	return list.UnstructuredContent(), nil
+}
+
+// MaxListBytes caps what one list reads (the objects as JSON): a step
+// holds them in memory while its template is evaluated.
+const MaxListBytes = 8 << 20
+
+// listPaged reads a list page by page, so a list above MaxListBytes fails
+// before all of it is in memory.
+func listPaged(ctx context.Context, ri dynamic.ResourceInterface, selector string) (*unstructured.UnstructuredList, error) {
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	var all *unstructured.UnstructuredList
+	size := 0
+	for {
+		page, err := ri.List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range page.Items {
+			b, _ := item.MarshalJSON()
+			size += len(b)
+		}
+		if size > MaxListBytes {
+			return nil, Final(fmt.Errorf("the objects listed are larger than the limit of %d MiB: narrow the list with a namespace or matchingLabels", MaxListBytes>>20))
+		}
+		if all == nil {
+			all = page
+		} else {
+			all.Items = append(all.Items, page.Items...)
+		}
+		if opts.Continue = page.GetContinue(); opts.Continue == "" {
+			all.SetContinue("")
+			return all, nil
+		}
+	}
 }
 
 // Delete deletes the object obj names, or with a filter every object of
@@ -284,6 +318,8 @@ func (c *Cluster) wrap(verb string, u *unstructured.Unstructured, err error) err
 	}
 	werr := fmt.Errorf("%s %s in cluster %s: %w", verb, what, c.Name, err)
 	switch {
+	case IsFinal(err):
+		return Final(werr)
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err), apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsMethodNotSupported(err):
 		return Final(werr)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,10 @@ import (
 type fakeAPIServer struct {
 	*httptest.Server
 	watches atomic.Int32
+	// Lists of ConfigMaps have pages pages of one object of itemBytes
+	// each; served counts the pages sent.
+	pages, itemBytes int
+	served           atomic.Int32
 }
 
 func newFakeAPIServer(t *testing.T) *fakeAPIServer {
@@ -39,6 +44,15 @@ func newFakeAPIServer(t *testing.T) *fakeAPIServer {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 			f.watches.Add(-1)
+		case strings.HasSuffix(r.URL.Path, "/configmaps"):
+			f.served.Add(1)
+			page, _ := strconv.Atoi(r.URL.Query().Get("continue"))
+			next := ""
+			if page+1 < f.pages {
+				next = strconv.Itoa(page + 1)
+			}
+			fmt.Fprintf(w, `{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"continue":%q},"items":[{"metadata":{"name":"cm%d","namespace":"default"},"data":{"d":%q}}]}`,
+				next, page, strings.Repeat("x", f.itemBytes))
 		default: // /version and anything else: no answer
 			<-r.Context().Done()
 		}
@@ -111,4 +125,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// A list is read page by page and fails at the page that takes it above
+// the limit, without reading the rest; a list below it comes whole.
+func TestListsAboveTheLimitFailEarly(t *testing.T) {
+	f := newFakeAPIServer(t)
+	f.pages, f.itemBytes = 3, 1000
+	cl, err := f.registry(t).Get(context.Background(), "")
+	require.NoError(t, err)
+	list, err := cl.List(context.Background(), "v1", "ConfigMap", Filter{Namespace: "default"})
+	require.NoError(t, err)
+	assert.Len(t, list["items"], 3)
+	assert.EqualValues(t, 3, f.served.Load())
+
+	f.pages, f.itemBytes = 20, 3<<20
+	f.served.Store(0)
+	_, err = cl.List(context.Background(), "v1", "ConfigMap", Filter{Namespace: "default"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the objects listed are larger than the limit of 8 MiB")
+	assert.True(t, IsFinal(err), "retrying cannot make the list smaller")
+	assert.EqualValues(t, 3, f.served.Load(), "the pages after the limit are not read")
 }

@@ -181,9 +181,12 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, args.URL, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: reading the response: %w", req.Method, args.URL, err)
+	}
+	if len(data) > MaxBodyBytes {
+		return nil, FinalError{fmt.Errorf("%s %s: the response body is larger than the limit of %s", req.Method, args.URL, Size(MaxBodyBytes))}
 	}
 	return HTTPResult{Body: string(data), StatusCode: resp.StatusCode, Header: resp.Header, Trailer: resp.Trailer}, nil
 }
