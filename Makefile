@@ -5,7 +5,7 @@ GO               ?= go
 BIN              := $(CURDIR)/bin
 TEMPORAL_VERSION := v1.5.1
 
-.PHONY: all build temporal kube run test bench unit e2e vet clean
+.PHONY: all build temporal kube run test bench fuzz unit e2e vet clean
 
 all: build
 
@@ -61,6 +61,14 @@ test: temporal kube vet
 # wake-up of a waiting step against its backoff timer alone (timer/watch).
 bench: temporal kube
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./testsuite
+
+# Fuzzing, each target for FUZZTIME (their seed corpora run in make test):
+# YAML decoding, translation, parameter checking.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeDocuments$$' -fuzztime $(FUZZTIME) ./translator
+	$(GO) test -run '^$$' -fuzz '^FuzzTranslate$$' -fuzztime $(FUZZTIME) ./translator
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckParameters$$' -fuzztime $(FUZZTIME) ./cuedefs
 
 vet:
 	$(GO) vet ./...

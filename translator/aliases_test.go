@@ -56,6 +56,6 @@ func TestLargeFilesAreRefused(t *testing.T) {
 	big := write(t, dir, "big.yaml", "# "+strings.Repeat("x", maxFileBytes)+"\n")
 	_, err := Translate(Options{Files: []string{big}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "big.yaml: the file is ")
+	assert.Contains(t, err.Error(), "big.yaml:1: the file is ")
 	assert.Contains(t, err.Error(), fmt.Sprintf("velaflow reads files of at most %d", maxFileBytes))
 }

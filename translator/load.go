@@ -104,11 +104,11 @@ func definitionFiles(p string) ([]string, error) {
 
 func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 	if st, err := os.Stat(file); err == nil && st.Size() > maxFileBytes {
-		return Errors{{File: file, Msg: fmt.Sprintf("the file is %d bytes; velaflow reads files of at most %d", st.Size(), maxFileBytes)}}
+		return Errors{{File: file, Line: 1, Msg: fmt.Sprintf("the file is %d bytes; velaflow reads files of at most %d", st.Size(), maxFileBytes)}}
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return Errors{{File: file, Msg: err.Error()}}
+		return Errors{{File: file, Line: 1, Msg: err.Error()}}
 	}
 	if filepath.Ext(file) == ".cue" {
 		d, err := cuedefs.ParseCUEFile(file, data)
@@ -155,7 +155,11 @@ func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 			}
 			errs = append(errs, in.readStepDefinition(doc)...)
 		case "":
-			errs = append(errs, FieldError{File: file, Line: doc.line, Field: "kind", Msg: "missing"})
+			msg := "missing"
+			if fieldNode(doc.node, "kind") != nil {
+				msg = "must be a string such as WorkflowRun"
+			}
+			errs = append(errs, FieldError{File: file, Line: doc.lineOf("kind"), Field: "kind", Msg: msg})
 		default:
 			if !runsAllowed {
 				in.warnf("%s:%d: %s ignored: a definitions folder holds Workflows and WorkflowStepDefinitions", file, doc.line, doc.kind)
@@ -175,6 +179,10 @@ func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 func checkAPIVersion(doc *document, want string) *FieldError {
 	if doc.api == want {
 		return nil
+	}
+	if doc.api == "" {
+		return &FieldError{File: doc.file, Line: doc.lineOf("apiVersion"), Field: "apiVersion",
+			Msg: fmt.Sprintf("missing: a %s needs apiVersion %s", doc.kind, want)}
 	}
 	return &FieldError{File: doc.file, Line: doc.lineOf("apiVersion"), Field: "apiVersion",
 		Msg: fmt.Sprintf("%s must be %s, not %q", doc.kind, want, doc.api)}
@@ -212,7 +220,16 @@ func (in *inputs) readStepDefinition(doc *document) Errors {
 // that does not compile is kept aside: it fails only the runs using it.
 func (in *inputs) addDefinition(d cuedefs.Definition, doc *document, field string) Errors {
 	if err := d.Check(); err != nil {
-		in.markBroken(d.Type, cueErrors(err, d.File, field, fmt.Sprintf("definition %q does not compile: ", d.Type)))
+		es := cueErrors(err, d.File, field, fmt.Sprintf("definition %q does not compile: ", d.Type))
+		// An error at the end of the template (an unclosed brace) is
+		// placed after it by the fields the compiler appends.
+		last := d.Line + strings.Count(strings.TrimRight(d.Source, "\n"), "\n") + 1
+		for i := range es {
+			if es[i].File == d.File && es[i].Line > last {
+				es[i].Line = last
+			}
+		}
+		in.markBroken(d.Type, es)
 		return nil
 	}
 	where := d.File

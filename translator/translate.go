@@ -56,7 +56,11 @@ func TranslateAll(opts Options) (*Result, error) {
 		return nil, errs.sorted()
 	}
 	if len(res.Plans) == 0 {
-		return nil, fmt.Errorf("%v: no WorkflowRun found", opts.Files)
+		var none Errors
+		for _, f := range opts.Files {
+			none = append(none, FieldError{File: f, Line: 1, Msg: "no WorkflowRun found (a run is a document of kind WorkflowRun)"})
+		}
+		return nil, none
 	}
 	in.brokenWarnings(used)
 	res.Warnings = in.warnings

@@ -67,7 +67,7 @@ func TestDefinitionThatDoesNotCompile(t *testing.T) {
 
 func TestInvalidYAML(t *testing.T) {
 	msgs := translateErr(t, "testdata/invalid-yaml.yaml")
-	assert.True(t, containsLine(msgs, "testdata/invalid-yaml.yaml:6: invalid YAML: did not find expected key"), msgs)
+	assert.True(t, containsLine(msgs, "testdata/invalid-yaml.yaml:9: invalid YAML: did not find expected key"), msgs)
 }
 
 func TestCUEDefinitionFolder(t *testing.T) {
