@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
@@ -20,82 +23,38 @@ import (
 
 // The conformance suite runs WorkflowRuns through the CLI against the
 // shared dev server and compares each final status with the one
-// VELA-COMPAT.md and docs/semantics.md call for. A case is one entry of
-// conformanceCases; the step types it may use are the built-ins and those
-// in conformanceDefs.
-//
-// To add a case: write the run's spec (a text/template: {{.Name}} is the
-// run's name, {{.URL}} its fake service), the final status you expect, and,
-// when the case needs it,
-//   - setup, to prime the service before the run starts;
-//   - during, to act while the run is going (the CLI, the service and the
-//     run's name are on caseRun). during may also wait for the run to
-//     finish (c.WaitFinished) and act on the finished run, e.g. restart it:
-//     afterwards the suite waits for the run to finish again and compares;
-//   - check, for assertions want cannot express (request counts, timing);
-//   - timeout, when the case needs more than defaultCaseTimeout;
-//   - runArgs, for more `velaflow run` flags.
+// VELA-COMPAT.md and docs/semantics.md call for. The cases are data, under
+// testdata/conformance/cases/<feature>/: <case>.yaml is the run's spec
+// (from `spec:` on; the suite adds apiVersion, kind and metadata.name) and
+// <case>.want.yaml what the case does and expects (conformance_spec_test.go
+// lists every field). Both are text/templates: {{.Name}} is the run's
+// name, {{.URL}} the base URL of the case's fake service
+// (conformance_service_test.go). The step types a case may use are the
+// built-ins and those in conformanceDefs. Adding a case adds two files.
 
 // conformanceDefs holds the user step types of the cases (vela def form).
 const conformanceDefs = "testdata/conformance/defs"
 
+// conformanceCases is where the cases are.
+const conformanceCases = "testdata/conformance/cases"
+
 // defaultCaseTimeout bounds one case, from start to final status.
 const defaultCaseTimeout = 40 * time.Second
 
-type conformanceCase struct {
-	name string
-	// yaml is the WorkflowRun's spec (from `spec:` on); the suite adds
-	// apiVersion, kind and metadata.name. It is a text/template over
-	// caseRun: {{.Name}} and {{.URL}}.
-	yaml string
-	// defs are more --definitions paths, besides conformanceDefs.
-	defs    []string
-	runArgs []string
-	setup   func(svc *service)
-	during  func(t *testing.T, c *caseRun)
-	want    caseWant
-	check   func(t *testing.T, final *workflows.Status, svc *service)
-	timeout time.Duration
-}
-
-// caseWant is the expected final status.
-type caseWant struct {
-	Phase string
-	// Message is a substring of the run's message ("" checks nothing).
-	Message string
-	// Steps lists every step and sub-step by name (names are unique in a run).
-	Steps map[string]stepWant
-	// Outputs are the complete outputs of the steps named.
-	Outputs map[string]map[string]any
-}
-
-type stepWant struct {
-	Phase  string
-	Reason string
-	// Message is a substring of the step's message ("" checks nothing).
-	Message string
-}
-
-func stepOK() stepWant { return stepWant{Phase: workflows.StepSucceeded} }
-func stepSkipped(msg string) stepWant {
-	return stepWant{workflows.StepSkipped, workflows.ReasonSkip, msg}
-}
-func stepFailed(reason, msg string) stepWant { return stepWant{workflows.StepFailed, reason, msg} }
-func stepPending() stepWant                  { return stepWant{Phase: workflows.StepPending} }
-
 func TestConformance(t *testing.T) {
-	seen := map[string]bool{}
-	for _, tc := range conformanceCases() {
-		require.False(t, seen[tc.name], "duplicate case %s", tc.name)
-		seen[tc.name] = true
-		t.Run(tc.name, func(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(conformanceCases, "*", "*.want.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no cases under %s", conformanceCases)
+	for _, wantFile := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(wantFile, conformanceCases+"/"), ".want.yaml")
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			runCase(t, tc)
+			runCase(t, name, strings.TrimSuffix(wantFile, ".want.yaml")+".yaml", wantFile)
 		})
 	}
 }
 
-// caseRun is one case in progress; during hooks act through it.
+// caseRun is one case in progress.
 type caseRun struct {
 	t *testing.T
 	// Name is the run's name; URL is the base URL of Svc.
@@ -105,34 +64,48 @@ type caseRun struct {
 	File     string
 	timeout  time.Duration
 	deadline time.Time
+	// marks are the times of the case's `mark` actions.
+	marks map[string]time.Time
 }
 
-func runCase(t *testing.T, tc conformanceCase) {
-	timeout := tc.timeout
-	if timeout == 0 {
-		timeout = defaultCaseTimeout
-	}
+func runCase(t *testing.T, name, runFile, wantFile string) {
 	svc := newService(t)
-	c := &caseRun{t: t, Name: runName(tc.name), Svc: svc, URL: svc.URL, timeout: timeout, deadline: time.Now().Add(timeout)}
-	if tc.setup != nil {
-		tc.setup(svc)
+	c := &caseRun{t: t, Name: runName(name), Svc: svc, URL: svc.URL, marks: map[string]time.Time{}}
+	spec := c.readSpec(wantFile)
+	c.timeout = defaultCaseTimeout
+	if spec.Timeout != "" {
+		d, err := time.ParseDuration(spec.Timeout)
+		require.NoError(t, err, "%s: timeout", wantFile)
+		c.timeout = d
 	}
-	c.File = writeFile(t, "run.yaml", c.render(tc.yaml))
+	c.deadline = time.Now().Add(c.timeout)
+	for _, a := range spec.Setup {
+		c.act(a)
+	}
+	runSpec, err := os.ReadFile(runFile)
+	require.NoError(t, err, "each case has its run beside its .want.yaml")
+	c.File = writeFile(t, "run.yaml", c.render("apiVersion: core.oam.dev/v1alpha1\nkind: WorkflowRun\nmetadata:\n  name: {{.Name}}\n"+string(runSpec)))
 	args := []string{"run", "-f", c.File, "--definitions", conformanceDefs}
-	for _, d := range tc.defs {
+	for _, d := range spec.Defs {
 		args = append(args, "--definitions", d)
 	}
-	c.Must(append(args, tc.runArgs...)...)
-	if tc.during != nil {
-		tc.during(t, c)
+	c.Must(append(args, spec.RunArgs...)...)
+	for _, a := range spec.During {
+		c.act(a)
 	}
 	final := c.WaitFinished()
 	// Logged, so a failing comparison or check shows the whole status.
 	t.Logf("final status:\n%s", statusJSON(final))
-	compareStatus(t, final, tc.want)
-	if tc.check != nil {
-		tc.check(t, final, svc)
-	}
+	c.checkFinal(final, spec.Want)
+}
+
+// readSpec reads a case's .want.yaml, rendered, refusing unknown fields.
+func (c *caseRun) readSpec(file string) caseSpec {
+	data, err := os.ReadFile(file)
+	require.NoError(c.t, err)
+	var spec caseSpec
+	require.NoError(c.t, yaml.UnmarshalStrict([]byte(c.render(string(data))), &spec), file)
+	return spec
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
@@ -141,9 +114,8 @@ func runName(caseName string) string {
 	return "conf-" + strings.Trim(nonName.ReplaceAllString(strings.ToLower(caseName), "-"), "-")
 }
 
-func (c *caseRun) render(spec string) string {
-	tmpl := template.Must(template.New(c.Name).Option("missingkey=error").Parse(
-		"apiVersion: core.oam.dev/v1alpha1\nkind: WorkflowRun\nmetadata:\n  name: {{.Name}}\n" + strings.TrimLeft(spec, "\n")))
+func (c *caseRun) render(text string) string {
+	tmpl := template.Must(template.New(c.Name).Option("missingkey=error").Parse(text))
 	var b strings.Builder
 	require.NoError(c.t, tmpl.Execute(&b, c))
 	return b.String()
@@ -248,55 +220,6 @@ func (c *caseRun) fatalf(format string, args ...any) {
 func statusJSON(st *workflows.Status) string {
 	b, _ := json.MarshalIndent(st, "", "  ")
 	return string(b)
-}
-
-// compareStatus compares the final status with want (runCase has logged
-// the whole status).
-func compareStatus(t *testing.T, st *workflows.Status, w caseWant) {
-	t.Helper()
-	got := caseWant{Phase: st.Phase, Message: containedOr(st.Message, w.Message), Steps: map[string]stepWant{}}
-	var walk func([]workflows.StepStatus)
-	walk = func(steps []workflows.StepStatus) {
-		for _, s := range steps {
-			got.Steps[s.Name] = stepWant{Phase: s.Phase, Reason: s.Reason, Message: containedOr(s.Message, w.Steps[s.Name].Message)}
-			walk(s.SubSteps)
-		}
-	}
-	walk(st.Steps)
-	if w.Outputs != nil {
-		got.Outputs = map[string]map[string]any{}
-		for name := range w.Outputs {
-			var outs map[string]any
-			if s := findStep(st, name); s != nil {
-				outs = s.Outputs
-			}
-			got.Outputs[name] = outs
-		}
-	}
-	gotN, wantN := asJSONValue(t, got), asJSONValue(t, w)
-	assert.Equal(t, wantN, gotN, "the final status differs from the expected one")
-}
-
-// containedOr is want when it is a substring of got, else got: a match
-// compares equal, a mismatch shows the whole message.
-func containedOr(got, want string) string {
-	if want != "" && strings.Contains(got, want) {
-		return want
-	}
-	if want == "" {
-		return ""
-	}
-	return got
-}
-
-// normalize makes values compare as JSON does (numbers are float64).
-func asJSONValue(t *testing.T, w caseWant) any {
-	t.Helper()
-	b, err := json.Marshal(w)
-	require.NoError(t, err)
-	var out any
-	require.NoError(t, json.Unmarshal(b, &out))
-	return out
 }
 
 // findStep finds a step or sub-step by name.
