@@ -22,7 +22,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 
+	"github.com/velaflow/velaflow/deploy/devstack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )
@@ -108,11 +111,12 @@ spec:
 		return w.Reason == workflows.ReasonWait && w.LastExecuteTime != nil &&
 			!svc.lastPollTime().After(*w.LastExecuteTime) && time.Since(*w.LastExecuteTime) < 700*time.Millisecond
 	})
+	due := d.timerDue()
 	t.Logf("%s: killing worker and server", since(began))
 	d.kill("worker")
 	d.kill("server")
 	pollsBefore := svc.count("GET /status/42")
-	time.Sleep(1500 * time.Millisecond) // the timer comes due while the server is down
+	time.Sleep(time.Until(due)) // the timer comes due while the server is down
 
 	d.startServer()
 	d.startWorker()
@@ -230,8 +234,8 @@ spec:
 	}
 	require.EqualValues(t, 1, svc.count("POST /orders"))
 	// The execution heartbeats the POST's memo as soon as the POST is done;
-	// give that heartbeat time to reach the server before the kill.
-	time.Sleep(time.Second)
+	// the kill comes once the server holds it.
+	d.waitHeartbeat()
 	st := d.eventually("the step runs", func(st *workflows.Status) bool {
 		return stepOf(st, "order").Phase == workflows.StepRunning
 	})
@@ -240,7 +244,6 @@ spec:
 	// 2. Kill -9 the worker only, while its execution waits on the GET.
 	t.Logf("%s: the GET is held; killing the worker", since(began))
 	d.kill("worker")
-	time.Sleep(time.Second)
 	d.startWorker()
 	svc.release() // the killed worker's connection is gone; later GETs answer at once
 	t.Logf("%s: worker restarted", since(began))
@@ -511,6 +514,56 @@ func (d *durableStack) startServer() {
 func (d *durableStack) startWorker() {
 	d.t.Helper()
 	d.start("worker", d.cli, "--address", d.address, "worker", "--wait-backoff-max", "1s")
+}
+
+// client connects to this stack's server.
+func (d *durableStack) client() client.Client {
+	d.t.Helper()
+	c, err := client.Dial(client.Options{HostPort: d.address, Logger: devstack.Quiet()})
+	require.NoError(d.t, err)
+	d.t.Cleanup(c.Close)
+	return c
+}
+
+// timerDue is when the run's last timer started is due, read from its
+// history.
+func (d *durableStack) timerDue() time.Time {
+	d.t.Helper()
+	var due time.Time
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitHistory(d.t, ctx, d.client(), "default/durable", "a timer started", func(events []*historypb.HistoryEvent) bool {
+		for _, e := range events {
+			if a := e.GetTimerStartedEventAttributes(); a != nil {
+				due = e.GetEventTime().AsTime().Add(a.GetStartToFireTimeout().AsDuration())
+			}
+		}
+		return !due.IsZero()
+	})
+	return due
+}
+
+// waitHeartbeat waits until the server holds a heartbeat with a memo from
+// the run's execution in progress.
+func (d *durableStack) waitHeartbeat() {
+	d.t.Helper()
+	c := d.client()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		desc, err := c.DescribeWorkflowExecution(context.Background(), "default/durable", "")
+		require.NoError(d.t, err)
+		for _, a := range desc.GetPendingActivities() {
+			for _, p := range a.GetHeartbeatDetails().GetPayloads() {
+				if data := string(p.GetData()); data != "null" && data != "{}" {
+					return // the memo, not the empty one sent at the start
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no heartbeat of the execution reached the server: %+v", desc.GetPendingActivities())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // velaflow runs the CLI against this stack's server.

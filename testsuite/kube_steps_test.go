@@ -101,6 +101,19 @@ func (r *ksRun) describe(t *testing.T) string {
 	return string(b)
 }
 
+// executedSince returns once the step has finished an execution after
+// since (the watch wakes it when an object it read changes) and waits
+// still; its status then reflects what that execution read.
+func (r *ksRun) executedSince(t *testing.T, step string, since time.Time) workflows.StepStatus {
+	t.Helper()
+	var last workflows.StepStatus
+	ksEventually(t, fmt.Sprintf("step %s of %s executes again", step, r.name), func() (bool, string) {
+		last = stepOf(r.status(t), step)
+		return last.LastExecuteTime != nil && last.LastExecuteTime.After(since), fmt.Sprintf("%+v", last)
+	})
+	return last
+}
+
 // waiting returns once step waits (running/Wait) with a message holding
 // each of want.
 func (r *ksRun) waiting(t *testing.T, step string, want ...string) workflows.StepStatus {
@@ -413,9 +426,9 @@ func TestKubeStepApplyDeployment(t *testing.T) {
 				[]byte(`{"spec":{"template":{"metadata":{"annotations":{"example.com/restartedAt":"now"}}}}}`), metav1.PatchOptions{FieldManager: "kubectl"})
 			require.NoError(t, err)
 			require.Greater(t, bumped.Generation, dep.Generation)
+			changed := time.Now()
 			setStatus(dep.Generation, 2) // ready, but for the older spec
-			time.Sleep(300 * time.Millisecond)
-			assert.Equal(t, workflows.StepRunning, stepOf(r.status(t), c.step).Phase, "a status of an older generation does not count")
+			assert.Equal(t, workflows.StepRunning, r.executedSince(t, c.step, changed).Phase, "a status of an older generation does not count")
 			setStatus(bumped.Generation, 2)
 			st := r.end(t)
 			require.Equal(t, workflows.RunSucceeded, st.Phase, r.describe(t))
@@ -818,9 +831,9 @@ spec:
 	r.waiting(t, "first", "Waiting for Application ks-apps/first to be running (status: not reported yet)")
 	b.ksPatchStatus(t, "shanghai", ksApps, ns, "first", map[string]any{"status": "runningWorkflow", "observedGeneration": first.GetGeneration()})
 	r.waiting(t, "first", "status: runningWorkflow")
+	changed := time.Now()
 	b.ksPatchStatus(t, "shanghai", ksApps, ns, "first", map[string]any{"status": "running", "observedGeneration": first.GetGeneration() - 1})
-	time.Sleep(300 * time.Millisecond)
-	assert.Equal(t, workflows.StepRunning, stepOf(r.status(t), "first").Phase, "a status of an older generation does not count")
+	assert.Equal(t, workflows.StepRunning, r.executedSince(t, "first", changed).Phase, "a status of an older generation does not count")
 	b.ksPatchStatus(t, "shanghai", ksApps, ns, "first", map[string]any{"status": "running", "observedGeneration": first.GetGeneration()})
 
 	sec := r.get(t, "shanghai", ksApps, ns, "second")

@@ -72,7 +72,7 @@ spec:
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond) // the step now sleeps on its backoff timer
+	waitHistory(t, ctx, shared.client, "default/"+name, "the step sleeps on its backoff timer", sleepsOnTimer)
 	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	cm.Data["ready"] = "true"
