@@ -136,7 +136,7 @@ func (c *Client) liveGroups(ctx context.Context, id string, st *workflows.Status
 			continue
 		}
 		var sub workflows.Status
-		if err := c.queryInto(ctx, id+"/"+g.Name, workflows.QueryStatus, &sub); err == nil && len(sub.Steps) == len(g.SubSteps) {
+		if err := c.queryOpen(ctx, id+"/"+g.Name, workflows.QueryStatus, &sub); err == nil && len(sub.Steps) == len(g.SubSteps) {
 			st.ShowLiveGroup(i, sub.Steps)
 		}
 	}
@@ -300,6 +300,21 @@ func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][
 		}
 	}
 	return logs, nil
+}
+
+// queryOpen is queryInto for a workflow that still runs: a closed one
+// (the group of an earlier run of the same name) is not asked.
+func (c *Client) queryOpen(ctx context.Context, id, query string, into any) error {
+	resp, err := c.Temporal.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{
+		WorkflowID: id, QueryType: query, QueryRejectCondition: enumspb.QUERY_REJECT_CONDITION_NOT_OPEN,
+	})
+	if err != nil {
+		return err
+	}
+	if resp.QueryRejected != nil {
+		return fmt.Errorf("workflow %s is %s", id, resp.QueryRejected.GetStatus())
+	}
+	return resp.QueryResult.Get(into)
 }
 
 func (c *Client) queryInto(ctx context.Context, id, query string, into any) error {
