@@ -39,6 +39,7 @@ type Activities struct {
 	// names a template neither the catalogue nor the cache holds.
 	PlanDefinitions PlanDefinitions
 	cache           definitionCache
+	templates       cuedefs.Templates
 }
 
 // ExecuteStep evaluates the step's template and runs its operations.
@@ -63,6 +64,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.
 		Resumed:    in.Resumed,
 		OnOnce:     hb.record,
 		Env:        env,
+		Templates:  &a.templates,
 	})
 	if err != nil {
 		var e *evaluate.Error

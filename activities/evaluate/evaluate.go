@@ -34,6 +34,9 @@ type Request struct {
 	Resumed bool
 	// Env is the run and the clusters the operations may use.
 	Env *ops.Env
+	// Templates, when set, serves the template compiled; nil compiles it
+	// for this execution.
+	Templates *cuedefs.Templates
 	// OnOnce, when set, is called with the memo so far each time a
 	// once-only operation completes, so the caller can save it before the
 	// execution ends.
@@ -92,11 +95,16 @@ func final(reason string, err error) *Error { return &Error{Reason: reason, Err:
 
 // Run executes the template once.
 func Run(ctx context.Context, req Request) (*Result, error) {
-	cctx := cuedefs.NewContext()
-	v, err := cuedefs.Compile(cctx, req.Definition.Source, req.Definition.File, req.Definition.Line)
+	templates := req.Templates
+	if templates == nil {
+		templates = &cuedefs.Templates{}
+	}
+	compiled, err := templates.Take(req.Definition)
 	if err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
+	defer templates.Put(req.Definition, compiled)
+	cctx, v := compiled.Ctx, compiled.Value
 	for _, f := range []struct {
 		path string
 		data map[string]any
