@@ -28,6 +28,11 @@ type Definition struct {
 	Line int    `json:"line"`
 	// Builtin is true for the definitions shipped with velaflow.
 	Builtin bool `json:"builtin,omitempty"`
+	// Operations are the operations ("provider.do") the template may call;
+	// OperationsKnown is false when its source leaves that in doubt
+	// (WithOperations).
+	Operations      []string `json:"operations,omitempty"`
+	OperationsKnown bool     `json:"operationsKnown,omitempty"`
 }
 
 // NewDefinition fills the digest of a definition.

@@ -35,6 +35,8 @@ var recorded = map[string]string{
 	"group-outlives-child-last.json": "default/group-outlives/grp",
 	"digests.json":                   "default/digests",
 	"digests-group.json":             "default/digests/grp",
+	"pure-local.json":                "default/pure-local",
+	"pure-local-group.json":          "default/pure-local/grp",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

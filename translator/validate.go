@@ -120,7 +120,9 @@ func (v *validator) checkStep(s *Step, f, group string) {
 		v.c.add(v.doc, f+".type", "unknown step type %q (known: %s)", s.Type, strings.Join(sortedKeys(v.in.definitions), ", "))
 		return
 	}
-	v.plan.Definitions[s.Type] = def
+	if _, pinned := v.plan.Definitions[s.Type]; !pinned {
+		v.plan.Definitions[s.Type] = cuedefs.WithOperations(def)
+	}
 	if !s.IsGroup() {
 		ctx := StepContext(v.plan.Name, v.plan.Namespace, s.Name, validationSession, group, v.plan.Context)
 		v.checkProperties(s, def, f, ctx)

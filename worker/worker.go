@@ -6,6 +6,7 @@ package worker
 import (
 	"context"
 	"crypto/x509"
+	"reflect"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/velaflow/velaflow/activities"
 	"github.com/velaflow/velaflow/activities/kube"
+	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/workflows"
@@ -45,8 +47,11 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = workflows.DefaultTaskQueue
 	}
-	if opts.Engine == (workflows.Config{}) {
+	if reflect.ValueOf(opts.Engine).IsZero() {
 		opts.Engine = workflows.DefaultConfig()
+	}
+	if opts.Engine.PureOperations == nil {
+		opts.Engine.PureOperations = ops.PureOperations()
 	}
 	if opts.Definitions == nil {
 		opts.Definitions = cuedefs.Builtins()

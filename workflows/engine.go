@@ -73,6 +73,9 @@ type Config struct {
 	// HeartbeatTimeout is how soon an execution whose worker died is
 	// noticed and retried; executions heartbeat a few times within it.
 	HeartbeatTimeout time.Duration `json:"heartbeatTimeout"`
+	// PureOperations ("provider.do") have no effect outside the step: a
+	// step whose template calls only these runs as a local activity.
+	PureOperations []string `json:"pureOperations,omitempty"`
 }
 
 // DefaultConfig is KubeVela's behaviour: 10 tries, waits from 1 s doubling

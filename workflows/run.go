@@ -25,6 +25,9 @@ type run struct {
 	groupInputs bool
 	// definitionDigests: executions name their template by digest.
 	definitionDigests bool
+	// pureLocal: steps calling only pure operations run as local
+	// activities.
+	pureLocal bool
 	// outliveRuns: group child workflows survive the run's continue-as-new
 	// and report to its workflow ID.
 	outliveRuns bool
@@ -183,6 +186,7 @@ func (r *run) start(ctx workflow.Context) error {
 	r.workflowRetries = workflow.GetVersion(ctx, "workflow-retries", workflow.DefaultVersion, 1) == 1
 	r.groupInputs = workflow.GetVersion(ctx, "dag-group-inputs", workflow.DefaultVersion, 1) == 1
 	r.definitionDigests = workflow.GetVersion(ctx, "definition-digests", workflow.DefaultVersion, 1) == 1
+	r.pureLocal = workflow.GetVersion(ctx, "pure-steps-local", workflow.DefaultVersion, 1) == 1
 	if r.group == "" {
 		r.outliveRuns = workflow.GetVersion(ctx, "groups-outlive-runs", workflow.DefaultVersion, 1) == 1
 		r.chain = workflow.GetInfo(ctx).FirstRunID

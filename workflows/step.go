@@ -141,7 +141,13 @@ func (r *run) executeOnce(ctx workflow.Context, x *stepExec) (*stepio.Result, er
 	x.in.Memo, x.in.Resumed, x.in.Vars = x.lp.Memo, x.lp.Resumed, r.vars
 	var res stepio.Result
 	r.inFlight++
-	err := workflow.ExecuteActivity(r.activityContext(x.actCtx, x.s, x.lp.Executions), stepio.ExecuteStepName, x.in).Get(ctx, &res)
+	var exec workflow.Future
+	if r.runsLocally(x.s) {
+		exec = workflow.ExecuteLocalActivity(r.localActivityContext(x.actCtx, x.s), stepio.ExecuteStepName, x.in)
+	} else {
+		exec = workflow.ExecuteActivity(r.activityContext(x.actCtx, x.s, x.lp.Executions), stepio.ExecuteStepName, x.in)
+	}
+	err := exec.Get(ctx, &res)
 	r.inFlight--
 	t := workflow.Now(ctx)
 	x.st.LastExecuteTime = &t
@@ -227,6 +233,39 @@ func (r *run) activityContext(ctx workflow.Context, s translator.Step, n int) wo
 		Summary:             s.Name + " (" + s.Type + ")",
 		StartToCloseTimeout: r.cfg.StepExecutionTimeout,
 		HeartbeatTimeout:    r.cfg.HeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    initial,
+			BackoffCoefficient: 2,
+			MaximumInterval:    maxBackoff,
+			MaximumAttempts:    limit,
+		},
+	})
+}
+
+// runsLocally tells whether the step's template calls only pure
+// operations, so its executions run as local activities: in this worker,
+// recorded as a marker, with no activity task through the server.
+func (r *run) runsLocally(s translator.Step) bool {
+	if !r.pureLocal {
+		return false
+	}
+	d, ok := r.plan.Definitions[s.Type]
+	if !ok || !d.OperationsKnown {
+		return false
+	}
+	for _, op := range d.Operations {
+		if !slices.Contains(r.cfg.PureOperations, op) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) localActivityContext(ctx workflow.Context, s translator.Step) workflow.Context {
+	limit, initial, maxBackoff := r.retryPolicy(s)
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		Summary:                s.Name + " (" + s.Type + ")",
+		ScheduleToCloseTimeout: r.cfg.StepExecutionTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    initial,
 			BackoffCoefficient: 2,

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/activities"
+	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
@@ -37,6 +38,7 @@ func newEnv(t *testing.T) *env {
 	eng := &Engine{Config: DefaultConfig()}
 	eng.Config.RetryInitial = 10 * time.Millisecond
 	eng.Config.MaxStepErrorRetries = 3
+	eng.Config.PureOperations = ops.PureOperations()
 	e.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: WorkflowName})
 	e.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: GroupWorkflowName})
 	acts := &activities.Activities{PlanDefinitions: testPlans.definitions}

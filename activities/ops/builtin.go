@@ -10,8 +10,9 @@ import (
 )
 
 // builtinOps steer the step: wait, suspend, fail, break, message, var.
+// All are pure: they compute from the template's values.
 func builtinOps() []Op {
-	return []Op{
+	return pure([]Op{
 		{Provider: "builtin", Do: "wait", Run: wait},
 		{Provider: "builtin", Do: "suspend", Run: suspend},
 		{Provider: "builtin", Do: "fail", Run: func(_ context.Context, c *Call) (any, error) {
@@ -35,7 +36,7 @@ func builtinOps() []Op {
 			c.Outcome.update(func(o *Outcome) { o.Message = msg })
 			return nil, nil
 		}},
-	}
+	})
 }
 
 func wait(_ context.Context, c *Call) (any, error) {

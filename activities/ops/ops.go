@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 
 	"cuelang.org/go/cue"
@@ -34,6 +35,11 @@ type Op struct {
 	// Stateful operations keep state across the executions of their step
 	// (Call.State, Call.SetState), such as how long a check has held.
 	Stateful bool
+	// Pure operations compute from their arguments only: no I/O, no effect
+	// outside the step. A step whose template calls only pure operations
+	// runs in the workflow's worker as a local activity, without a round
+	// trip through the server.
+	Pure bool
 	// LegacySpread names a result field whose own fields legacy vela/op
 	// templates also read at the operation's top level (older templates
 	// write `apply.status` for `apply.value.status`).
@@ -174,6 +180,25 @@ func register(ops ...Op) {
 	for _, op := range ops {
 		registry[op.Provider+"."+op.Do] = op
 	}
+}
+
+// PureOperations lists the pure operations, as "provider.do".
+func PureOperations() []string {
+	var out []string
+	for key, op := range registry {
+		if op.Pure {
+			out = append(out, key)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func pure(ops []Op) []Op {
+	for i := range ops {
+		ops[i].Pure = true
+	}
+	return ops
 }
 
 // Lookup finds an operation by provider and name.

@@ -8,10 +8,10 @@ import (
 
 // timeOps convert between dates and Unix timestamps (vela/time).
 func timeOps() []Op {
-	return []Op{
+	return pure([]Op{
 		{Provider: "time", Do: "timestamp", Run: dateToTimestamp},
 		{Provider: "time", Do: "date", Run: timestampToDate},
-	}
+	})
 }
 
 func layoutOr(layout string) string {

@@ -9,12 +9,13 @@ import (
 	"strings"
 )
 
-// utilOps write the step's log and convert values.
+// utilOps write the step's log (which may read a URL or Pod logs) and
+// convert values.
 func utilOps() []Op {
 	return []Op{
 		{Provider: "util", Do: "log", Run: logLines},
-		{Provider: "util", Do: "string", Run: convertString},
-		{Provider: "util", Do: "patch-k8s-object", Run: patchObject},
+		{Provider: "util", Do: "string", Run: convertString, Pure: true},
+		{Provider: "util", Do: "patch-k8s-object", Run: patchObject, Pure: true},
 	}
 }
 
