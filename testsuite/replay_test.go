@@ -37,6 +37,8 @@ var recorded = map[string]string{
 	"digests-group.json":             "default/digests/grp",
 	"pure-local.json":                "default/pure-local",
 	"pure-local-group.json":          "default/pure-local/grp",
+	"engine-one.json":                "default/engine-one",
+	"engine-one-group.json":          "default/engine-one/grp",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

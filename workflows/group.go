@@ -107,12 +107,16 @@ func (r *run) startGroup(ctx workflow.Context, s translator.Step, st *StepStatus
 		in.State = &State{Status: Status{Phase: RunExecuting, Mode: s.Mode, StartTime: now, Steps: copySteps(st.SubSteps)}, Outputs: r.outputs}
 	}
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + s.Name
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	opts := workflow.ChildWorkflowOptions{
 		WorkflowID:        id,
 		TaskQueue:         workflow.GetInfo(ctx).TaskQueueName,
 		ParentClosePolicy: policy,
 		StaticSummary:     "step-group " + s.Name,
-	})
+	}
+	if r.engine >= 1 { // the group starts with its phase: one upsert less
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(AttrPhase.ValueSet(RunExecuting))
+	}
+	cctx := workflow.WithChildOptions(ctx, opts)
 	fut := workflow.ExecuteChildWorkflow(cctx, GroupWorkflowName, in)
 	if !r.outliveRuns {
 		return fut, nil
@@ -232,13 +236,14 @@ func allPending(sts []StepStatus) bool {
 
 // RunGroup is the child workflow of one step-group.
 func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, error) {
-	ctx, cancelled := cancelAsTerminate(ctx)
+	engine := engineVersion(ctx)
+	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	cfg := e.Config
 	if in.Engine != nil {
 		cfg = *in.Engine
 	}
 	r := newRun(ctx, cfg, &in.Plan, in.State, in.Group)
-	r.pinned = in.Engine != nil
+	r.engine, r.pinned = engine, in.Engine != nil
 	r.chain = in.Chain
 	if in.State == nil {
 		r.suspended = in.Suspended

@@ -19,7 +19,9 @@ type run struct {
 	status *Status
 	// group names the step-group this run executes ("" for the run itself).
 	group string
-	// versions of engine behaviour, fixed per execution (workflow.GetVersion).
+	// engine is the execution's engine version (versions.go); the flags
+	// below are the changes of behaviour it has.
+	engine workflow.Version
 	childGroups, workflowRetries bool
 	// groupInputs: a DAG group waits for its sub-steps' outside inputs.
 	groupInputs bool
@@ -91,7 +93,8 @@ type run struct {
 // failed or terminated returns an ApplicationError of type FailureType
 // whose details hold that status.
 func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
-	ctx, cancelled := cancelAsTerminate(ctx)
+	engine := engineVersion(ctx)
+	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	state := in.State
 	if in.Restart != nil && state == nil {
 		var err error
@@ -100,9 +103,9 @@ func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
 			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidRestart", nil)
 		}
 	}
-	cfg, pinned := e.pinned(ctx, in.Engine)
+	cfg, pinned := e.pinned(ctx, in.Engine, engine)
 	r := newRun(ctx, cfg, &in.Plan, state, "")
-	r.pinned = pinned
+	r.engine, r.pinned = engine, pinned
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
@@ -182,13 +185,16 @@ func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *Stat
 // behaviour this execution uses. Histories recorded before a behaviour
 // existed replay with the old one.
 func (r *run) start(ctx workflow.Context) error {
-	r.childGroups = workflow.GetVersion(ctx, "group-child-workflow", workflow.DefaultVersion, 1) == 1
-	r.workflowRetries = workflow.GetVersion(ctx, "workflow-retries", workflow.DefaultVersion, 1) == 1
-	r.groupInputs = workflow.GetVersion(ctx, "dag-group-inputs", workflow.DefaultVersion, 1) == 1
-	r.definitionDigests = workflow.GetVersion(ctx, "definition-digests", workflow.DefaultVersion, 1) == 1
-	r.pureLocal = workflow.GetVersion(ctx, "pure-steps-local", workflow.DefaultVersion, 1) == 1
+	r.childGroups = since(ctx, r.engine, "group-child-workflow")
+	r.workflowRetries = since(ctx, r.engine, "workflow-retries")
+	r.groupInputs = since(ctx, r.engine, "dag-group-inputs")
+	r.definitionDigests = since(ctx, r.engine, "definition-digests")
+	r.pureLocal = since(ctx, r.engine, "pure-steps-local")
+	if r.engine >= 1 {
+		r.phase = startedPhase(ctx)
+	}
 	if r.group == "" {
-		r.outliveRuns = workflow.GetVersion(ctx, "groups-outlive-runs", workflow.DefaultVersion, 1) == 1
+		r.outliveRuns = since(ctx, r.engine, "groups-outlive-runs")
 		r.chain = workflow.GetInfo(ctx).FirstRunID
 		r.markRunningGroups()
 	}
@@ -254,11 +260,11 @@ func (r *run) state() *State {
 // pinned is the engine settings a run keeps to: given, or recorded in
 // its history from the worker's at its first execution. Runs started
 // before the "pinned-engine" change use the worker's, as they did.
-func (e *Engine) pinned(ctx workflow.Context, given *Config) (Config, bool) {
+func (e *Engine) pinned(ctx workflow.Context, given *Config, engine workflow.Version) (Config, bool) {
 	if given != nil {
 		return *given, true
 	}
-	if workflow.GetVersion(ctx, "pinned-engine", workflow.DefaultVersion, 1) != 1 {
+	if !since(ctx, engine, "pinned-engine") {
 		return e.Config, false
 	}
 	var cfg Config
@@ -273,7 +279,7 @@ func (e *Engine) pinned(ctx workflow.Context, given *Config) (Config, bool) {
 // so their histories replay.
 func (r *run) carried(ctx workflow.Context) *State {
 	st := r.state()
-	if workflow.GetVersion(ctx, "carry-vars", workflow.DefaultVersion, 1) == 1 {
+	if since(ctx, r.engine, "carry-vars") {
 		st.Vars = r.vars
 	}
 	if r.chain != "" && r.group != "" {

@@ -84,8 +84,8 @@ func (r *run) wake(step string) {
 // continued as new, still suspended). The run then works on a context the
 // cancellation does not reach, and cancelled tells when it came; nil for
 // those older runs.
-func cancelAsTerminate(ctx workflow.Context) (workflow.Context, workflow.ReceiveChannel) {
-	if workflow.GetVersion(ctx, "cancel-terminates", workflow.DefaultVersion, 1) != 1 {
+func cancelAsTerminate(ctx workflow.Context, engine workflow.Version) (workflow.Context, workflow.ReceiveChannel) {
+	if !since(ctx, engine, "cancel-terminates") {
 		return ctx, nil
 	}
 	detached, _ := workflow.NewDisconnectedContext(ctx)
