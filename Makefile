@@ -57,10 +57,13 @@ run: build
 test: temporal kube vet
 	$(GO) test -count=1 -timeout 30m ./...
 
-# Benchmarks, each against a baseline measured in the same run: the watch
-# wake-up of a waiting step against its backoff timer alone (timer/watch).
+# Benchmarks against bare-Temporal baselines measured in the same sitting
+# on the same dev server (bench/): a table of medians and ratios, written
+# as JSON under bench/results/. BENCHFLAGS=-quick for a short sitting.
 bench: temporal kube
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./testsuite
+	$(GO) build -o $(BIN)/velaflow ./cmd/velaflow
+	$(GO) build -o $(BIN)/velaflow-bench ./bench
+	$(BIN)/velaflow-bench $(BENCHFLAGS)
 
 # Fuzzing, each target for FUZZTIME (their seed corpora run in make test):
 # YAML decoding, translation, parameter checking.
