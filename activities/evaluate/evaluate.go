@@ -105,16 +105,12 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	defer templates.Put(req.Definition, compiled)
 	cctx, v := compiled.Ctx, compiled.Value
-	for _, f := range []struct {
-		path string
-		data map[string]any
-	}{{"parameter", req.Parameter}, {"context", req.Context}} {
-		fv, err := fromJSON(cctx, orEmpty(f.data))
-		if err != nil {
-			return nil, final(ReasonRendering, fmt.Errorf("%s: %w", f.path, err))
-		}
-		v = v.FillPath(cue.ParsePath(f.path), fv)
+	// Parameters and context are filled in one unification.
+	inputs, err := fromJSON(cctx, map[string]any{"parameter": orEmpty(req.Parameter), "context": orEmpty(req.Context)})
+	if err != nil {
+		return nil, final(ReasonRendering, err)
 	}
+	v = v.Unify(inputs)
 	if err := cuedefs.ValidatePending(v); err != nil {
 		return nil, final(ReasonRendering, fmt.Errorf("template %q with the step's parameters: %s", req.Definition.Type, cuedefs.Describe(err)))
 	}
@@ -363,7 +359,10 @@ func readOutputs(cctx *cue.Context, v cue.Value, outputs []translator.Output) (m
 // evalExpr evaluates a CUE expression (optionally preceded by imports) in
 // the scope of v and returns it as plain data.
 func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
-	x := cuedefs.CompileExpr(cctx, scope, expr, "valueFrom")
+	x, ok := lookupPlain(scope, expr)
+	if !ok {
+		x = cuedefs.CompileExpr(cctx, scope, expr, "valueFrom")
+	}
 	if err := x.Validate(cue.Concrete(true)); err != nil {
 		return nil, err
 	}
@@ -372,17 +371,4 @@ func evalExpr(cctx *cue.Context, scope cue.Value, expr string) (any, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// fromJSON turns decoded data into a CUE value through its JSON text, as
-// CUE reads JSON: whole numbers are ints, and nested lists of open structs
-// keep their fields (filling such Go values directly loses them in
-// comprehensions, cuelang.org/go v0.17.1).
-func fromJSON(cctx *cue.Context, data any) (cue.Value, error) {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return cue.Value{}, err
-	}
-	v := cctx.CompileBytes(b)
-	return v, v.Err()
 }

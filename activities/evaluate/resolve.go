@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"cuelang.org/go/cue/token"
+
 	"cuelang.org/go/cue"
 )
 
@@ -69,7 +71,11 @@ func nextTask(v cue.Value, done map[string]bool) (task cue.Value, found bool) {
 // definitions (an operation's schema is not an operation). It stops when
 // visit returns true.
 func walk(v cue.Value, visit func(cue.Value) bool) bool {
-	if sels := v.Path().Selectors(); len(sels) > 0 && sels[len(sels)-1].IsDefinition() {
+	sels := v.Path().Selectors()
+	if len(sels) > 0 && sels[len(sels)-1].IsDefinition() {
+		return false
+	}
+	if len(sels) == 1 && dataFields[sels[0].String()] {
 		return false
 	}
 	for _, child := range children(v) {
@@ -79,6 +85,10 @@ func walk(v cue.Value, visit func(cue.Value) bool) bool {
 	}
 	return visit(v)
 }
+
+// dataFields are the template's top-level fields filled with data, which
+// hold no operations.
+var dataFields = map[string]bool{"parameter": true, "context": true}
 
 func children(v cue.Value) []cue.Value {
 	var out []cue.Value
@@ -99,33 +109,61 @@ func children(v cue.Value) []cue.Value {
 	if err != nil {
 		return nil
 	}
+	var keys []order
 	for it.Next() {
 		out = append(out, it.Value())
+		keys = append(keys, orderOf(it.Value()))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return before(out[i], out[j]) })
+	sort.Stable(byOrder{out, keys})
 	return out
 }
 
-// before orders sibling fields: by @step(n) first, as KubeVela does, then
+// order sorts sibling fields: by @step(n) first, as KubeVela does, then
 // by where they are written. CUE lists fields made by comprehensions ahead
-// of the others, so its own order is not the document's.
-func before(a, b cue.Value) bool {
-	sa, aok := stepOrder(a)
-	sb, bok := stepOrder(b)
+// of the others, so its own order is not the document's. Fields without
+// a position (filled from data) come last, in CUE's order.
+type order struct {
+	hasStep bool
+	n       int
+	pos     token.Pos
+}
+
+func orderOf(v cue.Value) order {
+	n, ok := stepOrder(v)
+	return order{hasStep: ok, n: n, pos: v.Pos()}
+}
+
+func (a order) before(b order) bool {
 	switch {
-	case aok && bok && sa != sb:
-		return sa < sb
-	case aok != bok:
-		return aok
+	case a.hasStep && b.hasStep && a.n != b.n:
+		return a.n < b.n
+	case a.hasStep != b.hasStep:
+		return a.hasStep
 	}
-	pa, pb := a.Pos(), b.Pos()
-	if !pa.IsValid() || !pb.IsValid() || pa.Filename() != pb.Filename() {
+	pa, pb := a.pos, b.pos
+	switch {
+	case pa.IsValid() != pb.IsValid():
+		return pa.IsValid()
+	case !pa.IsValid():
 		return false
-	}
-	if pa.Line() != pb.Line() {
+	case pa.Filename() != pb.Filename():
+		return pa.Filename() < pb.Filename()
+	case pa.Line() != pb.Line():
 		return pa.Line() < pb.Line()
 	}
 	return pa.Column() < pb.Column()
+}
+
+type byOrder struct {
+	values []cue.Value
+	keys   []order
+}
+
+func (b byOrder) Len() int           { return len(b.values) }
+func (b byOrder) Less(i, j int) bool { return b.keys[i].before(b.keys[j]) }
+func (b byOrder) Swap(i, j int) {
+	b.values[i], b.values[j] = b.values[j], b.values[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 }
 
 // stepOrder reads a field's @step(n) attribute.
