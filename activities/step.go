@@ -55,6 +55,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.
 	hb := startHeartbeat(ctx, in.Memo)
 	defer hb.stop()
 	env := a.env(in)
+	env.Seen = a.seen(ctx, in.SessionID)
 	res, err := evaluate.Run(ctx, evaluate.Request{
 		Definition: def,
 		Parameter:  params,
@@ -154,6 +155,19 @@ func (a *Activities) env(in stepio.Input) *ops.Env {
 		env.Clusters = a.Registry
 	}
 	return env
+}
+
+// seen is the object whose change woke the step, as its watch delivered
+// it moments ago (nil if none).
+func (a *Activities) seen(ctx context.Context, step string) *ops.Seen {
+	if a.Watcher == nil || !activity.IsActivity(ctx) {
+		return nil
+	}
+	ref, obj, ok := a.Watcher.TakeSeen(activity.GetInfo(ctx).WorkflowExecution.ID, step)
+	if !ok {
+		return nil
+	}
+	return ops.NewSeen(ops.ObjectRef{Cluster: ref.Cluster, APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, obj)
 }
 
 // watch registers what a waiting execution read, so a change wakes the

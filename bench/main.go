@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,14 +30,18 @@ type settings struct {
 	serverArgs []string
 	memoryDB   bool
 	out        string
+	workloads  map[string]bool // which to sit through
 }
+
+// workloadNames are the workloads in the order they are sat through.
+var workloadNames = []string{"cue", "one", "bursts", "wake", "waiting"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "baseline-worker" {
 		os.Exit(baselineWorkerMain(os.Args[2:]))
 	}
 	var s settings
-	var waits, serverArgs string
+	var waits, serverArgs, workloads string
 	var quick bool
 	flag.IntVar(&s.reps, "reps", 7, "repetitions of the one-run workload")
 	flag.IntVar(&s.burstReps, "burst-reps", 3, "repetitions of the small burst")
@@ -49,6 +54,7 @@ func main() {
 	flag.StringVar(&serverArgs, "server-args", "", "more `temporal server start-dev` arguments, space-separated (to compare tunings)")
 	flag.BoolVar(&s.memoryDB, "memory-db", false, "keep the server's state in memory instead of a SQLite file as velaflow dev does")
 	flag.StringVar(&s.out, "out", "bench/results", "folder of the JSON results")
+	flag.StringVar(&workloads, "workloads", strings.Join(workloadNames, ","), "the workloads to sit through")
 	flag.BoolVar(&quick, "quick", false, "a short sitting: 3 reps, one burst of 200, one 5 s wait, no 1000s")
 	flag.Parse()
 	for _, w := range strings.Split(waits, ",") {
@@ -59,6 +65,13 @@ func main() {
 		s.waits = append(s.waits, d)
 	}
 	s.serverArgs = strings.Fields(serverArgs)
+	s.workloads = map[string]bool{}
+	for _, w := range strings.Split(workloads, ",") {
+		if !slices.Contains(workloadNames, w) {
+			fatal(fmt.Errorf("-workloads: no workload %q (there are %s)", w, strings.Join(workloadNames, ", ")))
+		}
+		s.workloads[w] = true
+	}
 	if quick {
 		s.reps, s.burstReps, s.big, s.waiting, s.waits = 3, 1, 0, 0, s.waits[:1]
 	}

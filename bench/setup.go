@@ -38,6 +38,7 @@ type bench struct {
 	velaflow  *process
 	baseline  *process
 	plans     map[string]*translator.Plan // by workload: print20, burst, wait
+	cli       string                      // bin/velaflow
 
 	mu  sync.Mutex
 	seq int // makes run names unique
@@ -62,7 +63,11 @@ func setUp(ctx context.Context, s settings) (b *bench, err error) {
 		}
 	}()
 	fmt.Println("starting a dev server, a Kubernetes cluster and the workers ...")
-	opts := devstack.Options{TemporalPath: filepath.Join(root, "bin", "temporal"), ExtraArgs: s.serverArgs}
+	serverLog, err := os.Create(filepath.Join(b.dir, "temporal.log"))
+	if err != nil {
+		return nil, err
+	}
+	opts := devstack.Options{TemporalPath: filepath.Join(root, "bin", "temporal"), ExtraArgs: s.serverArgs, Stdout: serverLog, Stderr: serverLog}
 	if !s.memoryDB {
 		opts.DBFile = filepath.Join(b.dir, "temporal.db")
 	}
@@ -82,20 +87,35 @@ func setUp(ctx context.Context, s settings) (b *bench, err error) {
 	if b.kube, err = kubernetes.NewForConfig(b.cluster.RESTConfig()); err != nil {
 		return nil, err
 	}
-	addr := b.server.FrontendHostPort()
-	if b.velaflow, err = startProcess("velaflow worker", filepath.Join(b.dir, "velaflow-worker.log"), cli, "worker",
-		"--address", addr, "--task-queue", velaflowQueue, "--kubeconfig", b.cluster.Kubeconfig, "--cluster-secrets-namespace", "-"); err != nil {
-		return nil, err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	if b.baseline, err = startProcess("baseline worker", filepath.Join(b.dir, "baseline-worker.log"), self, "baseline-worker",
-		"--address", addr, "--task-queue", baselineQueue); err != nil {
+	b.cli = cli
+	if err := b.startWorkers(); err != nil {
 		return nil, err
 	}
 	return b, b.translatePlans()
+}
+
+// startWorkers starts velaflow's worker and the baseline's, each its own
+// process.
+func (b *bench) startWorkers() error {
+	addr := b.server.FrontendHostPort()
+	var err error
+	if b.velaflow, err = startProcess("velaflow worker", filepath.Join(b.dir, "velaflow-worker.log"), b.cli, "worker",
+		"--address", addr, "--task-queue", velaflowQueue, "--kubeconfig", b.cluster.Kubeconfig, "--cluster-secrets-namespace", "-"); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	b.baseline, err = startProcess("baseline worker", filepath.Join(b.dir, "baseline-worker.log"), self, "baseline-worker",
+		"--address", addr, "--task-queue", baselineQueue)
+	return err
+}
+
+func (b *bench) restartWorkers() error {
+	b.velaflow.stop()
+	b.baseline.stop()
+	return b.startWorkers()
 }
 
 func (b *bench) tearDown() {

@@ -10,9 +10,12 @@ import (
 // returns the report.
 func (b *bench) sit(ctx context.Context) (*report, error) {
 	r := newReport(b.s)
-	steps := []func(context.Context, *report) error{b.sitCUE, b.sitOneRun, b.sitBursts, b.sitWakeUps, b.sitWaiting}
-	for _, step := range steps {
-		if err := step(ctx, r); err != nil {
+	steps := map[string]func(context.Context, *report) error{"cue": b.sitCUE, "one": b.sitOneRun, "bursts": b.sitBursts, "wake": b.sitWakeUps, "waiting": b.sitWaiting}
+	for _, name := range workloadNames {
+		if !b.s.workloads[name] {
+			continue
+		}
+		if err := steps[name](ctx, r); err != nil {
 			return nil, err
 		}
 	}
@@ -156,6 +159,11 @@ func (b *bench) sitWaiting(ctx context.Context, r *report) error {
 		return nil
 	}
 	mem, lost, took := map[variant][]float64{}, map[variant][]float64{}, map[variant][]float64{}
+	// Fresh workers: their memory is the waiting runs', not what earlier
+	// workloads left.
+	if err := b.restartWorkers(); err != nil {
+		return err
+	}
 	for _, v := range []variant{velaflow, activities} {
 		fmt.Printf("%d runs waiting at once: %s ...\n", b.s.waiting, v)
 		ws, err := b.startWaiters(ctx, v, b.s.waiting)

@@ -95,20 +95,3 @@ func TestKubeWatchWakesAWaitingStep(t *testing.T) {
 	require.Less(t, took, 30*time.Second, "the watch woke the step; its timer would have waited a minute")
 	t.Logf("noticed %s after the ConfigMap turned ready", took)
 }
-
-// BenchmarkWakeUpLatency reports how long a waiting step takes to notice
-// that a ConfigMap it read turned ready, with the watch and with the 2 s
-// backoff timer alone, and their ratio (run with `make bench`).
-func BenchmarkWakeUpLatency(b *testing.B) {
-	bed := theKubeBed(b)
-	watchQ := bed.wakeWorker(b, true, 2*time.Second)
-	timerQ := bed.wakeWorker(b, false, 2*time.Second)
-	var watch, timer time.Duration
-	for i := 0; i < b.N; i++ {
-		watch += bed.wakeLatency(b, watchQ, fmt.Sprintf("bench-watch-%d", i))
-		timer += bed.wakeLatency(b, timerQ, fmt.Sprintf("bench-timer-%d", i))
-	}
-	b.ReportMetric(float64(watch.Milliseconds())/float64(b.N), "ms/wake-watch")
-	b.ReportMetric(float64(timer.Milliseconds())/float64(b.N), "ms/wake-timer")
-	b.ReportMetric(float64(timer)/float64(watch), "timer/watch")
-}

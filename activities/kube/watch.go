@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // Ref names an object a waiting step read, at the version it read.
@@ -30,7 +31,23 @@ type Watcher struct {
 
 	mu     sync.Mutex
 	active map[string]*registration
+	// seen holds, by registration key, the objects whose change woke the
+	// step, for its next execution to read (TakeSeen) instead of asking
+	// the cluster again.
+	seen map[string]seenObject
 }
+
+// seenObject is an object as a watch event delivered it.
+type seenObject struct {
+	ref Ref
+	obj map[string]any
+	at  time.Time
+}
+
+// seenFor is how long an object a watch delivered stands in for a read:
+// the wake-up's execution comes within milliseconds; one that comes later
+// reads the cluster.
+const seenFor = 10 * time.Second
 
 // registration is one Watch call's watches.
 type registration struct{ cancel context.CancelFunc }
@@ -58,8 +75,9 @@ func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
 	w.mu.Unlock()
 
 	var once sync.Once
-	fire := func() {
+	fire := func(ref Ref, obj map[string]any) {
 		once.Do(func() {
+			w.remember(key, ref, obj)
 			wctx, done := context.WithTimeout(context.Background(), 10*time.Second)
 			_ = w.Wake(wctx, workflowID, step)
 			done()
@@ -71,6 +89,46 @@ func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
 	for _, ref := range refs {
 		go w.watchOne(ctx, ref, fire)
 	}
+}
+
+// remember keeps the object whose change woke the step (nil: the event
+// carried none to keep).
+func (w *Watcher) remember(key string, ref Ref, obj map[string]any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if obj == nil {
+		delete(w.seen, key)
+		return
+	}
+	if w.seen == nil {
+		w.seen = map[string]seenObject{}
+	}
+	for k, s := range w.seen { // objects no execution came for
+		if time.Since(s.at) > seenFor {
+			delete(w.seen, k)
+		}
+	}
+	w.seen[key] = seenObject{ref: ref, obj: obj, at: time.Now()}
+}
+
+// TakeSeen returns the object whose change woke the step, as the watch
+// delivered it, if that was moments ago; it is handed out once. The
+// step's next execution reads it instead of asking the cluster: it is
+// the object's state at the change, and a later change is caught by the
+// watch that execution registers from this version.
+func (w *Watcher) TakeSeen(workflowID, step string) (Ref, map[string]any, bool) {
+	if w == nil {
+		return Ref{}, nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := workflowID + "\x00" + step
+	s, ok := w.seen[key]
+	delete(w.seen, key)
+	if !ok || time.Since(s.at) > seenFor {
+		return Ref{}, nil, false
+	}
+	return s.ref, s.obj, true
 }
 
 // Forget ends the step's registration: it no longer waits.
@@ -113,9 +171,10 @@ func (w *Watcher) Stop() {
 		reg.cancel()
 		delete(w.active, k)
 	}
+	w.seen = nil
 }
 
-func (w *Watcher) watchOne(ctx context.Context, ref Ref, fire func()) {
+func (w *Watcher) watchOne(ctx context.Context, ref Ref, fire func(Ref, map[string]any)) {
 	c, err := w.Registry.Get(ctx, ref.Cluster)
 	if err != nil {
 		return
@@ -144,10 +203,15 @@ func (w *Watcher) watchOne(ctx context.Context, ref Ref, fire func()) {
 			if !ok {
 				return
 			}
-			if obj, ok := ev.Object.(*unstructured.Unstructured); ok && obj.GetResourceVersion() == ref.ResourceVersion {
+			obj, ok := ev.Object.(*unstructured.Unstructured)
+			if ok && obj.GetResourceVersion() == ref.ResourceVersion {
 				continue // the version the step already saw
 			}
-			fire()
+			if ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+				fire(ref, obj.Object)
+			} else {
+				fire(ref, nil)
+			}
 			return
 		}
 	}

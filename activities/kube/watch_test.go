@@ -2,7 +2,11 @@ package kube
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,4 +28,48 @@ func TestWatchRegistrationsEndWithTheirSteps(t *testing.T) {
 	w.Forget("default/a", "wait") // nothing left to forget
 	w.Stop()
 	assert.Equal(t, 0, w.Active())
+}
+
+// The object whose change woke a step is kept for the step's next
+// execution, handed out once.
+func TestTheWakingObjectIsKeptForTheNextExecution(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api":
+			fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
+		case r.URL.Path == "/apis":
+			fmt.Fprint(w, `{"kind":"APIGroupList","groups":[]}`)
+		case r.URL.Path == "/api/v1":
+			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["get","list","watch"]}]}`)
+		case r.URL.Query().Get("watch") == "true":
+			fmt.Fprint(w, `{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"default","resourceVersion":"2"},"data":{"ready":"true"}}}`+"\n")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		default:
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+	f := &fakeAPIServer{Server: srv}
+	woken := make(chan string, 1)
+	w := &Watcher{Registry: f.registry(t), Wake: func(_ context.Context, id, step string) error { woken <- id + " " + step; return nil }}
+	defer w.Stop()
+	_, _, ok := w.TakeSeen("default/a", "wait")
+	assert.False(t, ok, "nothing seen before a change")
+	w.Watch("default/a", "wait", []Ref{{APIVersion: "v1", Kind: "ConfigMap", Namespace: "default", Name: "x", ResourceVersion: "1"}})
+	select {
+	case got := <-woken:
+		assert.Equal(t, "default/a wait", got)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the change did not wake the step")
+	}
+	ref, obj, ok := w.TakeSeen("default/a", "wait")
+	require.True(t, ok)
+	assert.Equal(t, "x", ref.Name)
+	assert.Equal(t, map[string]any{"ready": "true"}, obj["data"])
+	_, _, ok = w.TakeSeen("default/a", "wait")
+	assert.False(t, ok, "handed out once")
+	_, _, ok = w.TakeSeen("default/b", "wait")
+	assert.False(t, ok, "only to the step it woke")
 }

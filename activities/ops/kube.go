@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/velaflow/velaflow/activities/kube"
 )
@@ -30,6 +31,42 @@ type Env struct {
 	// OpenAIBaseURL, when set, is where requests to the OpenAI API
 	// (https://api.openai.com/v1/...) go: an OpenAI-compatible server.
 	OpenAIBaseURL string
+	// Seen is the object whose change woke the step, as the watch
+	// delivered it: a read of it takes it instead of asking the cluster.
+	Seen *Seen
+}
+
+// Seen is an object a watch delivered, read at most once.
+type Seen struct {
+	ref  ObjectRef
+	obj  map[string]any
+	used atomic.Bool
+}
+
+// NewSeen is obj, as a watch delivered it for ref.
+func NewSeen(ref ObjectRef, obj map[string]any) *Seen { return &Seen{ref: ref, obj: obj} }
+
+// take returns the object if value (a read's argument, on cluster) names
+// it and it was not taken yet. A read without a namespace names the
+// object in "default", or a cluster-scoped one, as the cluster reads it.
+func (s *Seen) take(cluster string, value map[string]any) (map[string]any, bool) {
+	if s == nil {
+		return nil, false
+	}
+	md, _ := value["metadata"].(map[string]any)
+	apiVersion, _ := value["apiVersion"].(string)
+	kind, _ := value["kind"].(string)
+	ns, _ := md["namespace"].(string)
+	name, _ := md["name"].(string)
+	r := s.ref
+	sameNamespace := ns == r.Namespace || (ns == "" && (r.Namespace == "default" || r.Namespace == ""))
+	if cluster != r.Cluster || apiVersion != r.APIVersion || kind != r.Kind || name != r.Name || !sameNamespace {
+		return nil, false
+	}
+	if !s.used.CompareAndSwap(false, true) {
+		return nil, false
+	}
+	return s.obj, true
 }
 
 func (e *Env) logLevel() int {
@@ -173,6 +210,10 @@ func kubeRead(ctx context.Context, c *Call) (any, error) {
 	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
+	}
+	if out, ok := c.Env.Seen.take(args.Cluster, args.Value); ok {
+		c.Watch(args.Cluster, out)
+		return map[string]any{"value": out}, nil
 	}
 	out, found, err := cl.Read(ctx, args.Value)
 	if err != nil {

@@ -4,6 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"cuelang.org/go/cue/cuecontext"
@@ -66,4 +72,51 @@ func TestReadRecordsWhatItReadForTheWatch(t *testing.T) {
 	c := call(t, `x: 1`, nil)
 	c.Watch("us-west", map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "m", "namespace": "ns", "resourceVersion": "42"}})
 	assert.Equal(t, []ObjectRef{{Cluster: "us-west", APIVersion: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "m", ResourceVersion: "42"}}, c.Outcome.Reads)
+}
+
+// A read of the object whose change woke the step takes it as the watch
+// delivered it, once; other reads, and a second read, ask the cluster.
+func TestReadTakesTheObjectThatWokeTheStep(t *testing.T) {
+	var gets atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api":
+			fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
+		case "/apis":
+			fmt.Fprint(w, `{"kind":"APIGroupList","groups":[]}`)
+		case "/api/v1":
+			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["get"]}]}`)
+		default:
+			gets.Add(1)
+			name := path.Base(r.URL.Path)
+			fmt.Fprintf(w, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":"default","resourceVersion":"9"},"data":{"from":"cluster"}}`, name)
+		}
+	}))
+	defer srv.Close()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kc, []byte(fmt.Sprintf(`
+apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: %q}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: fake, context: {cluster: fake, user: u}}]
+current-context: fake
+`, srv.URL)), 0o600))
+	reg, err := kube.NewRegistry(kube.Options{Kubeconfig: kc, SecretNamespace: "-"})
+	require.NoError(t, err)
+	woke := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x", "namespace": "default", "resourceVersion": "7"}, "data": map[string]any{"from": "watch"}}
+	env := &Env{Clusters: reg, Seen: NewSeen(ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "default", Name: "x"}, woke)}
+	read, _ := Lookup("kube", "read")
+	from := func(args string) any {
+		c := call(t, args, env)
+		out, err := read.Run(context.Background(), c)
+		require.NoError(t, err)
+		return out.(map[string]any)["value"].(map[string]any)["data"].(map[string]any)["from"]
+	}
+	assert.Equal(t, "cluster", from(`value: {apiVersion: "v1", kind: "ConfigMap", metadata: name: "other"}`))
+	assert.Equal(t, "watch", from(`value: {apiVersion: "v1", kind: "ConfigMap", metadata: name: "x"}`), "no namespace reads default")
+	assert.Equal(t, int32(1), gets.Load(), "the woken read asked nothing")
+	assert.Equal(t, "cluster", from(`value: {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "x", namespace: "default"}}`), "taken once")
+	assert.Equal(t, int32(2), gets.Load())
 }
