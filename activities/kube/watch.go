@@ -29,8 +29,9 @@ type Watcher struct {
 	// registers again.
 	MaxWatch time.Duration
 
-	mu     sync.Mutex
-	active map[string]*registration
+	mu      sync.Mutex
+	active  map[string]*registration
+	streams map[streamKey]*stream
 	// seen holds, by registration key, the objects whose change woke the
 	// step, for its next execution to read (TakeSeen) instead of asking
 	// the cluster again.
@@ -86,9 +87,15 @@ func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
 	}
 	// A registration that runs out ends too, so it is not counted.
 	context.AfterFunc(ctx, func() { w.forget(key, reg) })
+	var subs []*subscription
 	for _, ref := range refs {
+		if sub, ok := w.subscribe(ref, func(obj map[string]any) { fire(ref, obj) }); ok {
+			subs = append(subs, sub)
+			continue
+		}
 		go w.watchOne(ctx, ref, fire)
 	}
+	context.AfterFunc(ctx, func() { w.unsubscribe(subs) })
 }
 
 // remember keeps the object whose change woke the step (nil: the event
@@ -170,6 +177,10 @@ func (w *Watcher) Stop() {
 	for k, reg := range w.active {
 		reg.cancel()
 		delete(w.active, k)
+	}
+	for k, st := range w.streams {
+		st.cancel()
+		delete(w.streams, k)
 	}
 	w.seen = nil
 }
