@@ -19,6 +19,9 @@ type eventServer struct {
 	mu      sync.Mutex
 	open    map[chan string]string // open watches: events in, field selector
 	queries []string
+	// refuseShared answers a watch of a whole namespace 403 Forbidden.
+	refuseShared bool
+	refused      int
 }
 
 func newEventServer(t *testing.T) *eventServer {
@@ -32,6 +35,12 @@ func newEventServer(t *testing.T) *eventServer {
 			fmt.Fprint(w, `{"kind":"APIGroupList","groups":[]}`)
 		case r.URL.Path == "/api/v1":
 			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["get","list","watch"]}]}`)
+		case r.URL.Query().Get("watch") == "true" && e.refuseShared && r.URL.Query().Get("fieldSelector") == "":
+			e.mu.Lock()
+			e.refused++
+			e.mu.Unlock()
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403}`)
 		case r.URL.Query().Get("watch") == "true":
 			events := make(chan string, 10)
 			e.mu.Lock()
@@ -123,4 +132,21 @@ func TestStepsShareANamespacesWatch(t *testing.T) {
 	assert.Empty(t, woken, "nobody else woken")
 	w.Forget("default/c", "wait")
 	waitFor(t, "every watch ends with its steps", func() bool { s, own := e.watches(); return s == 0 && own == 0 })
+}
+
+// Where a namespace may not be watched as a whole, each step watches its
+// own object, and later steps do so at once.
+func TestRefusedNamespaceWatchesFallBackToObjects(t *testing.T) {
+	e := newEventServer(t)
+	e.refuseShared = true
+	w := &Watcher{Registry: (&fakeAPIServer{Server: e.Server}).registry(t), Wake: func(context.Context, string, string) error { return nil }}
+	defer w.Stop()
+	ref := []Ref{{APIVersion: "v1", Kind: "ConfigMap", Namespace: "default", Name: "x", ResourceVersion: "5"}}
+	w.Watch("default/a", "wait", ref)
+	waitFor(t, "a watch of its own", func() bool { _, own := e.watches(); return own == 1 })
+	w.Watch("default/b", "wait", ref)
+	waitFor(t, "a second watch of its own", func() bool { _, own := e.watches(); return own == 2 })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	assert.Equal(t, 1, e.refused, "the namespace was asked once, not again")
 }

@@ -32,6 +32,7 @@ type Watcher struct {
 	mu      sync.Mutex
 	active  map[string]*registration
 	streams map[streamKey]*stream
+	refused map[streamKey]time.Time // types and namespaces watched object by object
 	// seen holds, by registration key, the objects whose change woke the
 	// step, for its next execution to read (TakeSeen) instead of asking
 	// the cluster again.
@@ -89,7 +90,7 @@ func (w *Watcher) Watch(workflowID, step string, refs []Ref) {
 	context.AfterFunc(ctx, func() { w.forget(key, reg) })
 	var subs []*subscription
 	for _, ref := range refs {
-		if sub, ok := w.subscribe(ref, func(obj map[string]any) { fire(ref, obj) }); ok {
+		if sub, ok := w.subscribe(ctx, ref, fire); ok {
 			subs = append(subs, sub)
 			continue
 		}
