@@ -17,18 +17,21 @@ type Compiled struct {
 // only fills its parameters and evaluates. A cue.Context is not safe for
 // concurrent use, so a compiled template serves one evaluation at a time:
 // each digest keeps a few idle copies, and a copy is dropped after a number
-// of evaluations so that its context's tables stay small. The zero value
-// is ready to use.
+// of evaluations so that its context's tables stay small. A copy holds
+// its own instances of the op packages it imports (about 2 MiB), so the
+// copies kept are bounded in all, not only per digest. The zero value is
+// ready to use.
 type Templates struct {
 	mu    sync.Mutex
 	idle  map[string][]*Compiled
-	order []string // digests, least recently used first
+	order []string // digests with idle copies, least recently used first
+	count int      // idle copies in all
 }
 
 const (
-	cachedTemplates = 256 // digests kept
-	idlePerTemplate = 8   // idle copies kept per digest
-	usesPerCompiled = 500 // evaluations before a copy is dropped
+	idleCopies      = 32  // idle copies kept in all
+	idlePerTemplate = 4   // idle copies kept per digest
+	usesPerCompiled = 100 // evaluations before a copy is dropped
 )
 
 // Take returns a compiled copy of d's template for one evaluation; give it
@@ -38,6 +41,7 @@ func (t *Templates) Take(d Definition) (*Compiled, error) {
 	if copies := t.idle[d.Digest]; len(copies) > 0 {
 		c := copies[len(copies)-1]
 		t.idle[d.Digest] = copies[:len(copies)-1]
+		t.count--
 		t.mu.Unlock()
 		return c, nil
 	}
@@ -64,11 +68,16 @@ func (t *Templates) Put(d Definition, c *Compiled) {
 	t.touch(d.Digest)
 	if len(t.idle[d.Digest]) < idlePerTemplate {
 		t.idle[d.Digest] = append(t.idle[d.Digest], c)
+		t.count++
+	}
+	for t.count > idleCopies { // the least recently used digest's copies go
+		t.count -= len(t.idle[t.order[0]])
+		delete(t.idle, t.order[0])
+		t.order = t.order[1:]
 	}
 }
 
-// touch marks digest as the most recently used, evicting the least
-// recently used beyond the bound.
+// touch marks digest as the most recently used.
 func (t *Templates) touch(digest string) {
 	for i, d := range t.order {
 		if d == digest {
@@ -77,8 +86,4 @@ func (t *Templates) touch(digest string) {
 		}
 	}
 	t.order = append(t.order, digest)
-	if len(t.order) > cachedTemplates {
-		delete(t.idle, t.order[0])
-		t.order = t.order[1:]
-	}
 }
