@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -57,11 +58,25 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
+	tuneGC()
 	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
+}
+
+// workerGCPercent is the worker's garbage collection target unless GOGC
+// says otherwise: a worker holds many waiting runs, and Go's default
+// (100) lets its heap grow to twice what they need. Measured with make
+// bench at 1000 waiting runs: 261 -> 165 MiB resident, for about 20% more
+// worker CPU in bursts (docs/operations.md).
+const workerGCPercent = 50
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(workerGCPercent)
+	}
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
