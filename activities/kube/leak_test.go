@@ -16,6 +16,22 @@ import (
 	"go.uber.org/goleak"
 )
 
+// answerDiscovery answers the API discovery of a server serving
+// ConfigMaps; it reports whether r asked for it.
+func answerDiscovery(w http.ResponseWriter, r *http.Request) bool {
+	switch r.URL.Path {
+	case "/api":
+		fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
+	case "/apis":
+		fmt.Fprint(w, `{"kind":"APIGroupList","groups":[]}`)
+	case "/api/v1":
+		fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["get","list","watch"]}]}`)
+	default:
+		return false
+	}
+	return true
+}
+
 // fakeAPIServer answers discovery for ConfigMaps, holds every watch open
 // until the client goes (counting them), and never answers /version.
 type fakeAPIServer struct {
@@ -32,12 +48,7 @@ func newFakeAPIServer(t *testing.T) *fakeAPIServer {
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
-		case r.URL.Path == "/api":
-			fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
-		case r.URL.Path == "/apis":
-			fmt.Fprint(w, `{"kind":"APIGroupList","groups":[]}`)
-		case r.URL.Path == "/api/v1":
-			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["get","list","watch"]}]}`)
+		case answerDiscovery(w, r):
 		case strings.HasSuffix(r.URL.Path, "/configmaps") && r.URL.Query().Get("watch") == "true":
 			f.watches.Add(1)
 			w.WriteHeader(http.StatusOK)

@@ -36,12 +36,7 @@ func TestTheWakingObjectIsKeptForTheNextExecution(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
-		case r.URL.Path == "/api":
-			fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
-		case r.URL.Path == "/apis":
-			fmt.Fprint(w, `{"kind":"APIGroupList","groups":[]}`)
-		case r.URL.Path == "/api/v1":
-			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"configmaps","namespaced":true,"kind":"ConfigMap","verbs":["get","list","watch"]}]}`)
+		case answerDiscovery(w, r):
 		case r.URL.Query().Get("watch") == "true":
 			fmt.Fprint(w, `{"type":"MODIFIED","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x","namespace":"default","resourceVersion":"2"},"data":{"ready":"true"}}}`+"\n")
 			w.(http.Flusher).Flush()
