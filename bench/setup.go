@@ -57,9 +57,10 @@ func setUp(ctx context.Context, s settings) (b *bench, err error) {
 	if b.dir, err = os.MkdirTemp("", "velaflow-bench-"); err != nil {
 		return nil, err
 	}
+	started := b // the returns below set b to nil
 	defer func() {
 		if err != nil {
-			b.tearDown()
+			started.tearDown()
 		}
 	}()
 	fmt.Println("starting a dev server, a Kubernetes cluster and the workers ...")

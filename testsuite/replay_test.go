@@ -39,6 +39,8 @@ var recorded = map[string]string{
 	"pure-local-group.json":          "default/pure-local/grp",
 	"engine-one.json":                "default/engine-one",
 	"engine-one-group.json":          "default/engine-one/grp",
+	"engine-two.json":                "default/engine-two",
+	"engine-two-group.json":          "default/engine-two/grp",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

@@ -265,7 +265,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 	if r.chain != "" {
 		r.publishCoalesced(ctx)
 	}
-	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
+	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
 		in.State = r.carried(ctx)
 		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)
 	}

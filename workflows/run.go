@@ -21,7 +21,7 @@ type run struct {
 	group string
 	// engine is the execution's engine version (versions.go); the flags
 	// below are the changes of behaviour it has.
-	engine workflow.Version
+	engine                       workflow.Version
 	childGroups, workflowRetries bool
 	// groupInputs: a DAG group waits for its sub-steps' outside inputs.
 	groupInputs bool
@@ -68,6 +68,7 @@ type run struct {
 	suspended  bool // suspended by the suspend signal
 	resumeGen  int  // bumped by every resume signal
 	terminated bool
+	cancelSeen bool // the cancellation was turned into a terminate
 	// stepCtx carries activity calls; terminate cancels it.
 	stepCtx    workflow.Context
 	cancelStep workflow.CancelFunc
@@ -110,7 +111,7 @@ func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
 		return nil, err
 	}
 	r.terminateOn(ctx, cancelled)
-	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps) {
+	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
 		in.State, in.Restart = r.carried(ctx), nil
 		if pinned {
 			in.Engine = &cfg
@@ -215,15 +216,34 @@ func (r *run) start(ctx workflow.Context) error {
 // drive runs the steps to the end. It returns true, leaving the steps where
 // they are, when the run should continue as new: Temporal suggests it and
 // nothing is under way (every step is waiting on a durable timer, a
-// suspension or its dependencies).
-func (r *run) drive(ctx workflow.Context, steps []translator.Step, mode string) bool {
+// suspension or its dependencies). From engine version 2 the coroutine
+// that drives also receives the signals and the cancellation: a cached
+// run keeps two coroutines instead of four.
+func (r *run) drive(ctx workflow.Context, steps []translator.Step, mode string, cancelled workflow.ReceiveChannel) bool {
 	done := false
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		r.runSteps(ctx, steps, r.pointers(r.status.Steps), mode)
 		done = true
 	})
-	_ = workflow.Await(ctx, func() bool { return done || r.shouldContinueAsNew(ctx) })
-	return !done
+	if r.engine < engineOneCoroutineListens {
+		_ = workflow.Await(ctx, func() bool { return done || r.shouldContinueAsNew(ctx) })
+		return !done
+	}
+	for {
+		cancel, signal := false, false
+		_ = workflow.Await(ctx, func() bool {
+			cancel, signal = r.cancelArrived(cancelled), r.signalsPending(ctx)
+			return cancel || signal || done || r.shouldContinueAsNew(ctx)
+		})
+		switch {
+		case cancel:
+			r.terminateOnCancel(ctx)
+		case signal:
+			r.receiveSignal(ctx)
+		default:
+			return !done
+		}
+	}
 }
 
 func (r *run) shouldContinueAsNew(ctx workflow.Context) bool {

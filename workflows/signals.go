@@ -11,57 +11,66 @@ import (
 
 // listen applies suspend, resume and terminate signals as they arrive, and
 // passes them on to the groups' child workflows under way. A run also
-// receives its groups' status reports.
+// receives its groups' status reports. Executions before engine version
+// 2 listen on a coroutine of their own; later ones in drive.
 func (r *run) listen(ctx workflow.Context) {
+	if r.engine >= engineOneCoroutineListens {
+		return
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			r.receiveSignal(ctx)
+		}
+	})
+}
+
+// receiveSignal waits for one signal, applies it and passes it on.
+func (r *run) receiveSignal(ctx workflow.Context) {
 	suspend := workflow.GetSignalChannel(ctx, SignalSuspend)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
 	terminate := workflow.GetSignalChannel(ctx, SignalTerminate)
 	groups := workflow.GetSignalChannel(ctx, SignalGroupStatus)
 	wake := workflow.GetSignalChannel(ctx, SignalWake)
 	done := workflow.GetSignalChannel(ctx, SignalGroupDone)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			sel := workflow.NewSelector(ctx)
-			forward := ""
-			sel.AddReceive(suspend, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				r.suspended = true
-				forward = SignalSuspend
-			})
-			sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				r.suspended = false
-				r.resumeGen++
-				forward = SignalResume
-			})
-			sel.AddReceive(terminate, func(c workflow.ReceiveChannel, _ bool) {
-				c.Receive(ctx, nil)
-				r.terminated = true
-				r.cancelStep()
-				forward = SignalTerminate
-			})
-			sel.AddReceive(wake, func(c workflow.ReceiveChannel, _ bool) {
-				var step string
-				c.Receive(ctx, &step)
-				r.wake(step)
-			})
-			sel.AddReceive(groups, func(c workflow.ReceiveChannel, _ bool) {
-				var gs GroupStatus
-				c.Receive(ctx, &gs)
-				r.applyGroupStatus(gs)
-			})
-			sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
-				var gd GroupDone
-				c.Receive(ctx, &gd)
-				r.applyGroupDone(gd)
-			})
-			sel.Select(ctx)
-			if forward != "" {
-				r.forward(ctx, forward)
-			}
-			r.refresh(ctx)
-		}
+	sel := workflow.NewSelector(ctx)
+	forward := ""
+	sel.AddReceive(suspend, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		r.suspended = true
+		forward = SignalSuspend
 	})
+	sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		r.suspended = false
+		r.resumeGen++
+		forward = SignalResume
+	})
+	sel.AddReceive(terminate, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		r.terminated = true
+		r.cancelStep()
+		forward = SignalTerminate
+	})
+	sel.AddReceive(wake, func(c workflow.ReceiveChannel, _ bool) {
+		var step string
+		c.Receive(ctx, &step)
+		r.wake(step)
+	})
+	sel.AddReceive(groups, func(c workflow.ReceiveChannel, _ bool) {
+		var gs GroupStatus
+		c.Receive(ctx, &gs)
+		r.applyGroupStatus(gs)
+	})
+	sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
+		var gd GroupDone
+		c.Receive(ctx, &gd)
+		r.applyGroupDone(gd)
+	})
+	sel.Select(ctx)
+	if forward != "" {
+		r.forward(ctx, forward)
+	}
+	r.refresh(ctx)
 }
 
 // wake marks a waiting step to execute now. Workers name the step by its
@@ -92,18 +101,33 @@ func cancelAsTerminate(ctx workflow.Context, engine workflow.Version) (workflow.
 	return detached, ctx.Done()
 }
 
-// terminateOn terminates the run when cancelled delivers.
+// terminateOn terminates the run when cancelled delivers (executions
+// before engine version 2; later ones watch for it in drive).
 func (r *run) terminateOn(ctx workflow.Context, cancelled workflow.ReceiveChannel) {
-	if cancelled == nil {
+	if cancelled == nil || r.engine >= engineOneCoroutineListens {
 		return
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		cancelled.Receive(ctx, nil)
-		r.terminated = true
-		r.cancelStep()
-		r.forward(ctx, SignalTerminate)
-		r.refresh(ctx)
+		r.terminateOnCancel(ctx)
 	})
+}
+
+// cancelArrived tells, once, that the run was cancelled.
+func (r *run) cancelArrived(cancelled workflow.ReceiveChannel) bool {
+	if cancelled == nil || r.cancelSeen {
+		return false
+	}
+	_, more := cancelled.ReceiveAsyncWithMoreFlag(nil)
+	return !more // closed: ctx.Done() delivers nothing else
+}
+
+func (r *run) terminateOnCancel(ctx workflow.Context) {
+	r.cancelSeen = true
+	r.terminated = true
+	r.cancelStep()
+	r.forward(ctx, SignalTerminate)
+	r.refresh(ctx)
 }
 
 // forward passes a signal on to every group child workflow under way.

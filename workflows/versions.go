@@ -14,9 +14,14 @@ import "go.temporal.io/sdk/workflow"
 // definition-digests, pure-steps-local, groups-outlive-runs, carry-vars;
 // and, new with it, the phase search attribute is upserted only when it
 // differs from the one the execution started with.
+//
+// Version 2 (engineOneCoroutineListens): the coroutine that waits for
+// the steps also receives the signals and the cancellation, instead of
+// a coroutine of its own for each.
 const (
-	engineChange = "engine"
-	engineMax    = 1
+	engineChange              = "engine"
+	engineMax                 = 2
+	engineOneCoroutineListens = 2
 )
 
 // engineVersion records (or, replaying, reads) the execution's engine
