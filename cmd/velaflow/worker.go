@@ -69,9 +69,11 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 // workerGCPercent is the worker's garbage collection target unless GOGC
 // says otherwise: a worker holds many waiting runs, and Go's default
 // (100) lets its heap grow to twice what they need. Measured with make
-// bench at 1000 waiting runs: 261 -> 165 MiB resident, for about 20% more
-// worker CPU in bursts (docs/operations.md).
-const workerGCPercent = 50
+// bench at 1000 waiting runs: 261 MiB resident at 100, 150-165 at 50,
+// 127 at 25, where 200-run bursts still reach 0.81x the local-activity
+// baseline (the server, not the worker, bounds a burst here;
+// docs/operations.md).
+const workerGCPercent = 25
 
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
