@@ -70,10 +70,9 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 // says otherwise: a worker holds many waiting runs, and Go's default
 // (100) lets its heap grow to twice what they need. Measured with make
 // bench at 1000 waiting runs: 261 MiB resident at 100, 150-165 at 50,
-// 127 at 25, where 200-run bursts still reach 0.81x the local-activity
-// baseline (the server, not the worker, bounds a burst here;
-// docs/operations.md).
-const workerGCPercent = 25
+// 127-132 at 25; but at 25 the worker's CPU cut 200-run bursts from
+// 0.86x to 0.71x the local-activity baseline (docs/operations.md).
+const workerGCPercent = 50
 
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
