@@ -64,7 +64,8 @@ func baselineWorkerMain(args []string) int {
 	address := fs.String("address", "", "Temporal frontend host:port")
 	queue := fs.String("task-queue", "", "task queue")
 	_ = fs.Parse(args)
-	c, err := client.Dial(client.Options{HostPort: *address, Logger: devstack.Quiet()})
+	c, err := client.Dial(client.Options{HostPort: *address, Logger: devstack.Quiet(),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: devstack.Compression(*address)}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline worker:", err)
 		return 1

@@ -234,8 +234,27 @@ func allPending(sts []StepStatus) bool {
 	return true
 }
 
-// RunGroup is the child workflow of one step-group.
-func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, error) {
+// RunGroup is the child workflow of one step-group. Like Run, it keeps
+// its frame shallow where the group waits (see Run).
+func (e *Engine) RunGroup(ctx workflow.Context, in *GroupInput) (*GroupResult, error) {
+	if in == nil {
+		in = &GroupInput{}
+	}
+	r, ctx, cancelled, err := e.beginGroup(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
+		in.State = r.carried(ctx)
+		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)
+	}
+	return r.groupResult(ctx), nil
+}
+
+// beginGroup sets the group up from its input and starts listening.
+//
+//go:noinline
+func (e *Engine) beginGroup(ctx workflow.Context, in *GroupInput) (*run, workflow.Context, workflow.ReceiveChannel, error) {
 	engine := engineVersion(ctx)
 	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	cfg := e.Config
@@ -259,16 +278,17 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 		r.published = phaseKey(r.status.Steps)
 	}
 	if err := r.start(ctx); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	r.terminateOn(ctx, cancelled)
 	if r.chain != "" {
 		r.publishCoalesced(ctx)
 	}
-	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
-		in.State = r.carried(ctx)
-		return nil, workflow.NewContinueAsNewError(ctx, GroupWorkflowName, in)
-	}
+	return r, ctx, cancelled, nil
+}
+
+// groupResult is what the group reports when its steps are done.
+func (r *run) groupResult(ctx workflow.Context) *GroupResult {
 	res := &GroupResult{Steps: r.snapshotRaw().Steps, Outputs: map[string]any{}, TimedOut: r.timedOut, Logs: r.logs, Vars: r.vars}
 	for _, st := range res.Steps {
 		for k, v := range st.Outputs {
@@ -279,7 +299,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in GroupInput) (*GroupResult, er
 		}
 	}
 	r.reportDone(ctx, res)
-	return res, nil
+	return res
 }
 
 // reportDone sends the group's result to the run's workflow ID, which

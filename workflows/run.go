@@ -62,6 +62,9 @@ type run struct {
 	deadline *time.Time
 	timedOut bool
 
+	// sig are the run's signal channels (signals.go).
+	sig *signalChannels
+
 	// woken holds the waiting steps a wake signal asked to execute now.
 	woken map[string]bool
 
@@ -93,7 +96,29 @@ type run struct {
 // Run interprets the plan. It returns the final status; a run that ends
 // failed or terminated returns an ApplicationError of type FailureType
 // whose details hold that status.
-func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
+//
+// The input is a pointer and the work before and after drive is in
+// functions of their own: a cached run's root coroutine waits in Run, and
+// a shallow frame lets Go shrink its stack to 8 KiB (a 500-byte argument
+// copied by reflection and a large frame kept it at 16).
+func (e *Engine) Run(ctx workflow.Context, in *RunInput) (*Status, error) {
+	if in == nil {
+		in = &RunInput{}
+	}
+	r, ctx, cancelled, err := e.begin(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
+		return nil, r.continueRun(ctx, in)
+	}
+	return r.finish(ctx)
+}
+
+// begin sets the run up from its input and starts listening.
+//
+//go:noinline
+func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Context, workflow.ReceiveChannel, error) {
 	engine := engineVersion(ctx)
 	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	state := in.State
@@ -101,24 +126,27 @@ func (e *Engine) Run(ctx workflow.Context, in RunInput) (*Status, error) {
 		var err error
 		state, err = restartState(&in.Plan, in.Restart, workflow.Now(ctx), workflow.GetInfo(ctx).WorkflowExecution.RunID)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidRestart", nil)
+			return nil, nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidRestart", nil)
 		}
 	}
 	cfg, pinned := e.pinned(ctx, in.Engine, engine)
 	r := newRun(ctx, cfg, &in.Plan, state, "")
 	r.engine, r.pinned = engine, pinned
 	if err := r.start(ctx); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	r.terminateOn(ctx, cancelled)
-	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
-		in.State, in.Restart = r.carried(ctx), nil
-		if pinned {
-			in.Engine = &cfg
-		}
-		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, in)
+	return r, ctx, cancelled, nil
+}
+
+// continueRun is the continue-as-new that carries the run on.
+func (r *run) continueRun(ctx workflow.Context, in *RunInput) error {
+	in.State, in.Restart = r.carried(ctx), nil
+	if r.pinned {
+		cfg := r.cfg
+		in.Engine = &cfg
 	}
-	return r.finish(ctx)
+	return workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 }
 
 func newRun(ctx workflow.Context, cfg Config, plan *translator.Plan, state *State, group string) *run {

@@ -24,14 +24,40 @@ func (r *run) listen(ctx workflow.Context) {
 	})
 }
 
+// signalChannels are a run's signal channels, got once: drive checks
+// them each time its coroutine is woken.
+type signalChannels struct {
+	suspend, resume, terminate, groups, wake, done workflow.ReceiveChannel
+}
+
+func (r *run) signals(ctx workflow.Context) *signalChannels {
+	if r.sig == nil {
+		r.sig = &signalChannels{
+			suspend:   workflow.GetSignalChannel(ctx, SignalSuspend),
+			resume:    workflow.GetSignalChannel(ctx, SignalResume),
+			terminate: workflow.GetSignalChannel(ctx, SignalTerminate),
+			groups:    workflow.GetSignalChannel(ctx, SignalGroupStatus),
+			wake:      workflow.GetSignalChannel(ctx, SignalWake),
+			done:      workflow.GetSignalChannel(ctx, SignalGroupDone),
+		}
+	}
+	return r.sig
+}
+
+// pending tells whether a signal waits on any of the channels.
+func (s *signalChannels) pending() bool {
+	for _, c := range [...]workflow.ReceiveChannel{s.suspend, s.resume, s.terminate, s.groups, s.wake, s.done} {
+		if c.Len() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // receiveSignal waits for one signal, applies it and passes it on.
 func (r *run) receiveSignal(ctx workflow.Context) {
-	suspend := workflow.GetSignalChannel(ctx, SignalSuspend)
-	resume := workflow.GetSignalChannel(ctx, SignalResume)
-	terminate := workflow.GetSignalChannel(ctx, SignalTerminate)
-	groups := workflow.GetSignalChannel(ctx, SignalGroupStatus)
-	wake := workflow.GetSignalChannel(ctx, SignalWake)
-	done := workflow.GetSignalChannel(ctx, SignalGroupDone)
+	ch := r.signals(ctx)
+	suspend, resume, terminate, groups, wake, done := ch.suspend, ch.resume, ch.terminate, ch.groups, ch.wake, ch.done
 	sel := workflow.NewSelector(ctx)
 	forward := ""
 	sel.AddReceive(suspend, func(c workflow.ReceiveChannel, _ bool) {
@@ -156,12 +182,7 @@ func (r *run) forward(ctx workflow.Context, signal string) {
 // signalsPending tells whether signals wait to be handled; the run does not
 // continue as new over them.
 func (r *run) signalsPending(ctx workflow.Context) bool {
-	for _, name := range []string{SignalSuspend, SignalResume, SignalTerminate, SignalGroupStatus, SignalWake, SignalGroupDone} {
-		if workflow.GetSignalChannel(ctx, name).Len() > 0 {
-			return true
-		}
-	}
-	return false
+	return r.signals(ctx).pending()
 }
 
 // awaitRunnable blocks while the run is suspended by signal.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/velaflow/velaflow/deploy/devstack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )
@@ -31,7 +32,8 @@ type globals struct {
 }
 
 func (g *globals) dial() (client.Client, error) {
-	c, err := client.Dial(client.Options{HostPort: g.address, Namespace: g.namespace, Logger: stderrLogger(os.Stderr)})
+	c, err := client.Dial(client.Options{HostPort: g.address, Namespace: g.namespace, Logger: stderrLogger(os.Stderr),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: devstack.Compression(g.address)}})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w (is `velaflow dev` or a Temporal server running?)", g.address, err)
 	}
