@@ -14,6 +14,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/velaflow/velaflow/connection"
 	"github.com/velaflow/velaflow/deploy/devstack"
 )
 
@@ -65,7 +66,7 @@ func baselineWorkerMain(args []string) int {
 	queue := fs.String("task-queue", "", "task queue")
 	_ = fs.Parse(args)
 	c, err := client.Dial(client.Options{HostPort: *address, Logger: devstack.Quiet(),
-		ConnectionOptions: client.ConnectionOptions{GrpcCompression: devstack.Compression(*address)}})
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: connection.Compression(*address)}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline worker:", err)
 		return 1

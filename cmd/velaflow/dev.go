@@ -20,13 +20,13 @@ func newDevCmd(g *globals) *cobra.Command {
 		Short: "Run a local Temporal dev server with the Web UI, plus a worker, until Ctrl-C",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			host, _, err := net.SplitHostPort(g.address)
+			host, _, err := net.SplitHostPort(g.conn.Address)
 			if err != nil {
 				host = "127.0.0.1"
 			}
 			addr := net.JoinHostPort(host, strconv.Itoa(port))
 			srv, err := devstack.Start(cmd.Context(), devstack.Options{
-				TemporalPath: temporalPath, Address: addr, UIPort: uiPort, DBFile: dbFile, Namespace: g.namespace,
+				TemporalPath: temporalPath, Address: addr, UIPort: uiPort, DBFile: dbFile, Namespace: g.conn.Namespace,
 				Stderr: cmd.ErrOrStderr(),
 			})
 			if err != nil {

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
+	"github.com/velaflow/velaflow/connection"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )
@@ -26,17 +27,26 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 // globals are the connection flags every command shares.
 type globals struct {
-	address   string
-	namespace string
+	conn      connection.Flags
 	taskQueue string
+	// address is the frontend the last dial reached.
+	address string
 }
 
 func (g *globals) dial() (client.Client, error) {
-	c, err := client.Dial(client.Options{HostPort: g.address, Namespace: g.namespace, Logger: stderrLogger(os.Stderr),
-		ConnectionOptions: client.ConnectionOptions{GrpcCompression: devstack.Compression(g.address)}})
+	opts, err := g.conn.Options(nil)
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s: %w (is `velaflow dev` or a Temporal server running?)", g.address, err)
+		return nil, &exitError{code: 2, err: err}
 	}
+	opts.Logger = stderrLogger(os.Stderr)
+	c, err := connection.Dial(context.Background(), opts)
+	if err != nil {
+		if !connection.IsTLSFailure(err) {
+			err = fmt.Errorf("%w (is `velaflow dev` or a Temporal server running?)", err)
+		}
+		return nil, err
+	}
+	g.address = opts.HostPort
 	return c, nil
 }
 
@@ -48,13 +58,6 @@ func (g *globals) runs() (*runs.Client, func(), error) {
 	return runs.New(c, g.taskQueue), c.Close, nil
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 func newRoot() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
@@ -63,8 +66,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&g.address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
-	root.PersistentFlags().StringVar(&g.namespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	g.conn.Register(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&g.taskQueue, "task-queue", workflows.DefaultTaskQueue, "Temporal task queue of the velaflow workers")
 	root.AddCommand(
 		newDevCmd(g), newWorkerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g),

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/velaflow/velaflow/connection"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -60,7 +60,7 @@ func Start(ctx context.Context, opts Options) (*testsuite.DevServer, error) {
 		co.Logger = Quiet()
 	}
 	if co.ConnectionOptions.GrpcCompression == nil {
-		co.ConnectionOptions.GrpcCompression = Compression(opts.Address)
+		co.ConnectionOptions.GrpcCompression = connection.Compression(opts.Address)
 	}
 	dso := testsuite.DevServerOptions{
 		ExistingPath:  path,
@@ -134,22 +134,4 @@ func FindTemporal(given string) (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("the temporal CLI was not found in bin/ or PATH: run `make temporal` in the velaflow repository")
-}
-
-// Compression is the gRPC compression for a connection to address: none
-// to a server on this machine, where gzip only costs CPU at both ends
-// (measured with make bench: a worker's CPU per 5-step run fell from
-// 8.3-10.3 to 6.7-7.8 ms); the SDK's default, gzip, anywhere else.
-func Compression(address string) client.GrpcCompression {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		host = address
-	}
-	if host == "" || host == "localhost" {
-		return &client.GrpcCompressionNone{}
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return &client.GrpcCompressionNone{}
-	}
-	return &client.GrpcCompressionGzip{}
 }

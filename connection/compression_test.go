@@ -1,4 +1,4 @@
-package devstack
+package connection
 
 import (
 	"testing"
