@@ -57,8 +57,8 @@ func (r *runner) resolve(ctx context.Context, v cue.Value) (cue.Value, error) {
 
 // nextTask finds the first operation not yet run.
 func nextTask(v cue.Value, done map[string]bool) (task cue.Value, found bool) {
-	walk(v, func(x cue.Value) bool {
-		if !isTask(x) || done[x.Path().String()] {
+	walk(v, func(x cue.Value, isTask bool) bool {
+		if !isTask || done[x.Path().String()] {
 			return false
 		}
 		task, found = x, true
@@ -68,9 +68,9 @@ func nextTask(v cue.Value, done map[string]bool) (task cue.Value, found bool) {
 }
 
 // walk visits the values below v and then v, in document order, skipping
-// definitions (an operation's schema is not an operation). It stops when
-// visit returns true.
-func walk(v cue.Value, visit func(cue.Value) bool) bool {
+// definitions (an operation's schema is not an operation), and tells visit
+// whether the value is an operation. It stops when visit returns true.
+func walk(v cue.Value, visit func(x cue.Value, isTask bool) bool) bool {
 	sels := v.Path().Selectors()
 	if len(sels) > 0 && sels[len(sels)-1].IsDefinition() {
 		return false
@@ -78,44 +78,64 @@ func walk(v cue.Value, visit func(cue.Value) bool) bool {
 	if len(sels) == 1 && dataFields[sels[0].String()] {
 		return false
 	}
-	for _, child := range children(v) {
+	kids, isTask := inspect(v)
+	for _, child := range kids {
 		if walk(child, visit) {
 			return true
 		}
 	}
-	return visit(v)
+	return visit(v, isTask)
 }
 
 // dataFields are the template's top-level fields filled with data, which
 // hold no operations.
 var dataFields = map[string]bool{"parameter": true, "context": true}
 
-func children(v cue.Value) []cue.Value {
-	var out []cue.Value
-	if v.IncompleteKind() == cue.ListKind {
+// inspect lists v's children in document order and tells whether v is an
+// operation (a struct with a non-empty #do), reading its fields once:
+// each question asked of a cue.Value costs an evaluation context, and the
+// walk is most of a step's evaluation.
+func inspect(v cue.Value) (kids []cue.Value, isTask bool) {
+	kind := v.IncompleteKind()
+	if kind&(cue.StructKind|cue.ListKind) == 0 && kind != cue.BottomKind {
+		return nil, false // a scalar
+	}
+	if kind == cue.ListKind {
 		it, err := v.List()
 		if err != nil {
-			return nil
+			return nil, false
 		}
 		for it.Next() {
-			out = append(out, it.Value())
+			kids = append(kids, it.Value())
 		}
-		return out
+		return kids, false
 	}
 	// Not only structs: a struct whose comprehension still waits for a
 	// result (`if apply.status.failed > 0`) is incomplete, but its fields
 	// are there to walk.
-	it, err := v.Fields(cue.Optional(true), cue.Hidden(true))
+	it, err := v.Fields(cue.Optional(true), cue.Hidden(true), cue.Definitions(true))
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	var keys []order
 	for it.Next() {
-		out = append(out, it.Value())
-		keys = append(keys, orderOf(it.Value()))
+		sel := it.Selector()
+		if sel.IsDefinition() {
+			if sel.String() == doLabel {
+				do, err := it.Value().String()
+				isTask = err == nil && do != ""
+			}
+			continue
+		}
+		kids = append(kids, it.Value())
 	}
-	sort.Stable(byOrder{out, keys})
-	return out
+	if len(kids) > 1 {
+		keys := make([]order, len(kids))
+		for i, c := range kids {
+			keys[i] = orderOf(c)
+		}
+		sort.Stable(byOrder{kids, keys})
+	}
+	return kids, isTask
 }
 
 // order sorts sibling fields: by @step(n) first, as KubeVela does, then
@@ -176,11 +196,5 @@ func stepOrder(v cue.Value) (int, bool) {
 	return n, err == nil
 }
 
-func isTask(v cue.Value) bool {
-	do := v.LookupPath(doPath)
-	if !do.Exists() {
-		return false
-	}
-	s, err := do.String()
-	return err == nil && s != ""
-}
+// doLabel names the field that makes a struct an operation.
+var doLabel = doPath.Selectors()[0].String()
