@@ -44,12 +44,12 @@ func main() {
 	var waits, serverArgs, workloads string
 	var quick bool
 	flag.IntVar(&s.reps, "reps", 7, "repetitions of the one-run workload")
-	flag.IntVar(&s.burstReps, "burst-reps", 3, "repetitions of the small burst")
+	flag.IntVar(&s.burstReps, "burst-reps", 5, "repetitions of the small burst")
 	flag.IntVar(&s.burst, "burst", 200, "runs in the small burst")
 	flag.IntVar(&s.big, "big", 1000, "runs in the big burst (0: none)")
 	flag.IntVar(&s.steps, "steps", 5, "steps of each run in a burst")
 	flag.StringVar(&waits, "waits", "5s,40s", "how long steps wait before their object turns ready")
-	flag.IntVar(&s.wakeRuns, "wake-runs", 5, "runs woken after each wait")
+	flag.IntVar(&s.wakeRuns, "wake-runs", 11, "runs woken after each wait")
 	flag.IntVar(&s.waiting, "waiting", 1000, "runs waiting at once for the worker-memory figure (0: none)")
 	flag.StringVar(&serverArgs, "server-args", "", "more `temporal server start-dev` arguments, space-separated (to compare tunings)")
 	flag.BoolVar(&s.memoryDB, "memory-db", false, "keep the server's state in memory instead of a SQLite file as velaflow dev does")

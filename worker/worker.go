@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/x509"
 	"reflect"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -40,6 +41,44 @@ type Options struct {
 	// OpenAIBaseURL is an OpenAI-compatible server that requests to the
 	// OpenAI API go to instead ("": the API itself).
 	OpenAIBaseURL string
+	// Tuning sizes the worker; zero fields take DefaultTuning's.
+	Tuning Tuning
+}
+
+// Tuning sizes a worker: how many executions it runs at once, how many
+// pollers ask for work, and how long a stop waits for executions under way.
+type Tuning struct {
+	// Concurrent step activities, workflow tasks and local activities
+	// (pure steps) the worker runs at once.
+	MaxActivities, MaxWorkflowTasks, MaxLocalActivities int
+	// Pollers of activity and workflow tasks (0: the SDK's, 2 each).
+	ActivityPollers, WorkflowTaskPollers int
+	// StopTimeout is how long Stop waits for activities under way to
+	// finish before cancelling them; a step cut off is retried elsewhere.
+	StopTimeout time.Duration
+}
+
+// DefaultTuning is sized for many small runs: executions are short CUE
+// evaluations and a waiting step holds no slot. A stop waits 20 s, inside
+// Kubernetes' default grace period of 30.
+var DefaultTuning = Tuning{MaxActivities: 200, MaxWorkflowTasks: 200, MaxLocalActivities: 200, StopTimeout: 20 * time.Second}
+
+// withDefaults fills the zero fields from DefaultTuning.
+func (t Tuning) withDefaults() Tuning {
+	d := DefaultTuning
+	pick := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	t.MaxActivities = pick(t.MaxActivities, d.MaxActivities)
+	t.MaxWorkflowTasks = pick(t.MaxWorkflowTasks, d.MaxWorkflowTasks)
+	t.MaxLocalActivities = pick(t.MaxLocalActivities, d.MaxLocalActivities)
+	if t.StopTimeout == 0 {
+		t.StopTimeout = d.StopTimeout
+	}
+	return t
 }
 
 // New registers velaflow's workflow and activities on a new worker.
@@ -56,11 +95,14 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	if opts.Definitions == nil {
 		opts.Definitions = cuedefs.Builtins()
 	}
+	t := opts.Tuning.withDefaults()
 	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
-		// Many runs wait at once; executions are short CUE evaluations.
-		MaxConcurrentActivityExecutionSize:      200,
-		MaxConcurrentWorkflowTaskExecutionSize:  200,
-		MaxConcurrentLocalActivityExecutionSize: 200,
+		MaxConcurrentActivityExecutionSize:      t.MaxActivities,
+		MaxConcurrentWorkflowTaskExecutionSize:  t.MaxWorkflowTasks,
+		MaxConcurrentLocalActivityExecutionSize: t.MaxLocalActivities,
+		MaxConcurrentActivityTaskPollers:        t.ActivityPollers,
+		MaxConcurrentWorkflowTaskPollers:        t.WorkflowTaskPollers,
+		WorkerStopTimeout:                       t.StopTimeout,
 	})
 	eng := &workflows.Engine{Config: opts.Engine}
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})

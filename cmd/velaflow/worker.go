@@ -26,6 +26,8 @@ type workerFlags struct {
 	caFile   string
 	logLevel int
 	openAI   string
+	tuning   worker.Tuning
+	sticky   int
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -38,10 +40,28 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.logLevel, "log-level", 3, "highest level of #Log data that steps keep (#Log's level defaults to 3)")
 	cmd.Flags().StringVar(&f.openAI, "openai-base-url", os.Getenv("OPENAI_BASE_URL"), "an OpenAI-compatible server that requests to https://api.openai.com/v1 go to (default $OPENAI_BASE_URL)")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM certificate authorities that HTTPS and SMTP operations trust besides the system's")
+	t := &f.tuning
+	*t = worker.DefaultTuning
+	cmd.Flags().IntVar(&t.MaxActivities, "max-concurrent-activities", t.MaxActivities, "step executions with I/O run at once")
+	cmd.Flags().IntVar(&t.MaxLocalActivities, "max-concurrent-local-activities", t.MaxLocalActivities, "pure step executions (no I/O) run at once")
+	cmd.Flags().IntVar(&t.MaxWorkflowTasks, "max-concurrent-workflow-tasks", t.MaxWorkflowTasks, "workflow tasks run at once")
+	cmd.Flags().IntVar(&t.ActivityPollers, "activity-pollers", 0, "pollers of step executions (0: the SDK's, 2)")
+	cmd.Flags().IntVar(&t.WorkflowTaskPollers, "workflow-task-pollers", 0, "pollers of workflow tasks, at least 2 (0: the SDK's, 2)")
+	cmd.Flags().IntVar(&f.sticky, "sticky-cache-size", 0, "runs kept in memory between their workflow tasks, for this process (0: the SDK's, 10000); a run evicted is replayed from its history")
+	cmd.Flags().DurationVar(&t.StopTimeout, "stop-timeout", t.StopTimeout, "on SIGTERM or Ctrl-C, how long step executions under way may take to finish before they are cancelled (and retried elsewhere)")
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
 
 func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker, error) {
+	if f.tuning.WorkflowTaskPollers == 1 {
+		return nil, &exitError{code: 2, err: fmt.Errorf("--workflow-task-pollers 1: want 0 (the SDK's) or at least 2; pollers alternate between the sticky and the shared queue")}
+	}
+	if f.sticky < 0 {
+		return nil, &exitError{code: 2, err: fmt.Errorf("--sticky-cache-size %d: want 0 or more", f.sticky)}
+	}
+	if f.sticky > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(f.sticky)
+	}
 	catalog := translator.LoadCatalog(f.defs...)
 	if len(catalog.Errors) > 0 {
 		return nil, &exitError{code: 2, err: catalog.Errors}
@@ -59,7 +79,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 		return nil, &exitError{code: 2, err: err}
 	}
 	tuneGC()
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -96,9 +116,13 @@ func newWorkerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer w.Stop()
 			fmt.Fprintf(cmd.ErrOrStderr(), "worker polling task queue %q at %s\n", g.taskQueue, g.address)
 			waitForInterrupt()
+			// Stop polls no more and lets executions under way finish
+			// for up to --stop-timeout, so none is cut off and repeated.
+			fmt.Fprintf(cmd.ErrOrStderr(), "stopping: executions under way have up to %s to finish\n", f.tuning.StopTimeout)
+			w.Stop()
+			fmt.Fprintln(cmd.ErrOrStderr(), "stopped")
 			return nil
 		},
 	}
@@ -106,10 +130,17 @@ func newWorkerCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// waitForInterrupt returns at the first SIGTERM or Ctrl-C; a second one
+// exits at once.
 func waitForInterrupt() {
-	ch := make(chan os.Signal, 1)
+	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	<-ch
+	go func() {
+		<-ch
+		fmt.Fprintln(os.Stderr, "interrupted again: exiting now")
+		os.Exit(130)
+	}()
 }
 
 // rootCAs is the system's pool plus the certificates of file ("" for the
