@@ -23,28 +23,28 @@ $(BIN)/temporal:
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
 
 # A real kube-apiserver and etcd for the Kubernetes test bed
-# (deploy/kubestack), built from the separate module deploy/kubebin, whose
+# (localstack/kubestack), built from the separate module localstack/kubebin, whose
 # go.mod pins the versions (k8s.io/kubernetes v1.37.2, etcd v3.7.0). About
 # 4 minutes cold on 2 cores (measured: downloads included), up to 10 on a
 # slow machine; each is skipped when its file in bin/ is newer than
-# deploy/kubebin's go.mod and its main.go.
+# localstack/kubebin's go.mod and its main.go.
 kube: $(BIN)/kube-apiserver $(BIN)/etcd
 
 # kube-apiserver reports this version (/version), as a release build does.
-KUBE_VERSION = $(shell cd deploy/kubebin && $(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)
+KUBE_VERSION = $(shell cd localstack/kubebin && $(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)
 KUBE_LDFLAGS = -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(patsubst v%,%,$(KUBE_VERSION)))) \
 	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_VERSION))) \
 	-X k8s.io/component-base/version.gitTreeState=clean
 
-$(BIN)/kube-apiserver: deploy/kubebin/go.mod deploy/kubebin/kube-apiserver/main.go
+$(BIN)/kube-apiserver: localstack/kubebin/go.mod localstack/kubebin/kube-apiserver/main.go
 	@echo "building kube-apiserver $(KUBE_VERSION) into bin/ (4-10 minutes the first time)"
-	cd deploy/kubebin && $(GO) build -ldflags "$(KUBE_LDFLAGS)" -o $(BIN)/kube-apiserver ./kube-apiserver
+	cd localstack/kubebin && $(GO) build -ldflags "$(KUBE_LDFLAGS)" -o $(BIN)/kube-apiserver ./kube-apiserver
 	@touch $@
 
-$(BIN)/etcd: deploy/kubebin/go.mod deploy/kubebin/etcd/main.go
+$(BIN)/etcd: localstack/kubebin/go.mod localstack/kubebin/etcd/main.go
 	@echo "building etcd into bin/ (a few minutes the first time; seconds after kube-apiserver)"
-	cd deploy/kubebin && $(GO) build -o $(BIN)/etcd ./etcd
+	cd localstack/kubebin && $(GO) build -o $(BIN)/etcd ./etcd
 	@touch $@
 
 # Start the dev server (Web UI on :8233), a worker, two local Kubernetes
@@ -52,7 +52,7 @@ $(BIN)/etcd: deploy/kubebin/go.mod deploy/kubebin/etcd/main.go
 # multi-region pre-warm (examples/prewarm), and keep the stack up until
 # Ctrl-C.
 run: build
-	./deploy/dev/run.sh
+	./localstack/dev/run.sh
 
 test: temporal kube vet
 	$(GO) test -count=1 -timeout 30m ./...

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/connection"
-	"github.com/velaflow/velaflow/deploy/devstack"
+	"github.com/velaflow/velaflow/localstack/devstack"
 )
 
 // The bare-Temporal baselines: what the same work costs when it is

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
-	"github.com/velaflow/velaflow/deploy/kubestack"
+	"github.com/velaflow/velaflow/localstack/devstack"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/translator"
 )

@@ -15,7 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
+	"github.com/velaflow/velaflow/localstack/devstack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/worker"

@@ -25,7 +25,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
+	"github.com/velaflow/velaflow/localstack/devstack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )

@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
+	"github.com/velaflow/velaflow/localstack/devstack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/worker"
 	"github.com/velaflow/velaflow/workflows"

@@ -25,7 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/velaflow/velaflow/deploy/kubestack"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )

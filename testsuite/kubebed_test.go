@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/velaflow/velaflow/activities/kube"
-	"github.com/velaflow/velaflow/deploy/kubestack"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 	"github.com/velaflow/velaflow/worker"
 )
 

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/velaflow/velaflow/deploy/kubestack"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 )
 
 // imagePullJobCRD is an OpenKruise-style ImagePullJob: namespaced, with a

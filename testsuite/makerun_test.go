@@ -23,7 +23,7 @@ func TestMakeRunRefusesBesideARunningStack(t *testing.T) {
 	logPath := filepath.Join(root, "velaflow-dev.log")
 	before, statErr := os.Stat(logPath)
 
-	cmd := exec.Command("bash", filepath.Join(root, "deploy/dev/run.sh"))
+	cmd := exec.Command("bash", filepath.Join(root, "localstack/dev/run.sh"))
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee, "%s", out)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/velaflow/velaflow/deploy/devstack"
+	"github.com/velaflow/velaflow/localstack/devstack"
 )
 
 func newDevCmd(g *globals) *cobra.Command {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/velaflow/velaflow/deploy/kubestack"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 )
 
 // localClusters are Kubernetes control planes `velaflow dev` starts on

@@ -1,6 +1,6 @@
 // Package kubestack starts real Kubernetes control planes for tests and
 // local runs: one etcd and one kube-apiserver per cluster, built from Go
-// modules into bin/ by `make kube` (see deploy/kubebin). There is no
+// modules into bin/ by `make kube` (see localstack/kubebin). There is no
 // kubelet and no controller-manager: objects are stored, validated,
 // admitted and authorized by the real apiserver, and a test plays the
 // operator by patching status subresources.

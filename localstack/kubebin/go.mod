@@ -5,7 +5,7 @@
 // k8s.io/kubernetes replaces its staging modules (k8s.io/api, ...) with
 // ./staging/src/k8s.io/<name>, which does not work for a dependent: each is
 // replaced here by its published v0.<minor>.<patch> release instead.
-module github.com/velaflow/velaflow/deploy/kubebin
+module github.com/velaflow/velaflow/localstack/kubebin
 
 go 1.26.0
 
