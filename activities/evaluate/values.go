@@ -20,12 +20,34 @@ import (
 // comprehensions, cuelang.org/go v0.17.1). The syntax tree is built from
 // the data directly rather than printed as JSON and parsed back.
 func fromJSON(cctx *cue.Context, data any) (cue.Value, error) {
+	if plainData(data) {
+		v := cctx.Encode(data) // no syntax tree to compile: cheaper
+		return v, v.Err()
+	}
 	expr, err := literal(data)
 	if err != nil {
 		return cue.Value{}, err
 	}
 	v := cctx.BuildExpr(expr)
 	return v, v.Err()
+}
+
+// plainData tells data holds only strings, booleans and nulls in maps,
+// which Encode turns into the same values BuildExpr would (numbers and
+// lists take the syntax tree: see fromJSON).
+func plainData(data any) bool {
+	switch x := data.(type) {
+	case map[string]any:
+		for _, v := range x {
+			if !plainData(v) {
+				return false
+			}
+		}
+		return true
+	case string, bool, nil:
+		return true
+	}
+	return false
 }
 
 // literal is data as a CUE expression; other Go values go through their

@@ -56,3 +56,23 @@ func TestPlainPathsAreLookedUp(t *testing.T) {
 		assert.False(t, ok, expr)
 	}
 }
+
+// Data of strings, booleans and nulls goes through Encode instead of a
+// syntax tree; the value is the same, open as a literal is.
+func TestPlainDataEncodesAsTheLiteralWould(t *testing.T) {
+	cctx := cuecontext.New()
+	data := map[string]any{"name": "web", "quoted": `a "b" \(c)`, "on": true, "none": nil, "meta": map[string]any{"team": "platform"}, "empty": map[string]any{}}
+	require.True(t, plainData(data))
+	encoded, err := fromJSON(cctx, data)
+	require.NoError(t, err)
+	expr, err := literal(data)
+	require.NoError(t, err)
+	built := cctx.BuildExpr(expr)
+	a, _ := encoded.MarshalJSON()
+	b, _ := built.MarshalJSON()
+	assert.JSONEq(t, string(b), string(a))
+	open := cctx.CompileString(`{meta: {team: string, extra: *"x" | string}, ...}`)
+	assert.NoError(t, open.Unify(encoded).Validate(), "structs stay open to the template's fields")
+	assert.False(t, plainData(map[string]any{"n": float64(3)}), "numbers take the literal path (whole ones are ints)")
+	assert.False(t, plainData(map[string]any{"l": []any{"a"}}), "lists take the literal path")
+}
