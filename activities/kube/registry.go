@@ -228,6 +228,9 @@ func sameConfig(a, b *rest.Config) bool {
 // readClusterSecrets turns the cluster Secrets into configs. A Secret is
 // named after its cluster and holds either `kubeconfig`, or `endpoint`
 // with `ca.crt` (optional) and `token`, or `tls.crt` and `tls.key`.
+// Without `ca.crt` the server's certificate is verified against the
+// system's roots; only `insecure: "true"` turns verification off (KubeVela
+// turns it off silently when `ca.crt` is missing).
 func readClusterSecrets(ctx context.Context, cfg *rest.Config, namespace string) (map[string]*rest.Config, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -258,8 +261,15 @@ func secretConfig(s *corev1.Secret) (*rest.Config, error) {
 	}
 	cfg := &rest.Config{Host: endpoint}
 	cfg.CAData = s.Data["ca.crt"]
-	if len(cfg.CAData) == 0 {
+	switch v := string(s.Data["insecure"]); v {
+	case "", "false":
+	case "true":
+		if len(cfg.CAData) > 0 {
+			return nil, fmt.Errorf("secret %s: insecure: \"true\" with a ca.crt; keep one", s.Name)
+		}
 		cfg.Insecure = true
+	default:
+		return nil, fmt.Errorf("secret %s: insecure: %q; want \"true\" or \"false\"", s.Name, v)
 	}
 	switch {
 	case len(s.Data["token"]) > 0:

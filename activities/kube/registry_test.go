@@ -101,7 +101,15 @@ func TestClusterSecretFormats(t *testing.T) {
 	cfg, err = secretConfig(secret(map[string]string{"endpoint": "https://1.2.3.4", "tls.crt": "C", "tls.key": "K"}))
 	require.NoError(t, err)
 	assert.Equal(t, []byte("C"), cfg.CertData)
-	assert.True(t, cfg.Insecure, "without ca.crt the server is not verified")
+	assert.False(t, cfg.Insecure, "without ca.crt the server is verified against the system's roots")
+
+	cfg, err = secretConfig(secret(map[string]string{"endpoint": "https://1.2.3.4", "token": "t", "insecure": "true"}))
+	require.NoError(t, err)
+	assert.True(t, cfg.Insecure, "only an explicit insecure turns verification off")
+	_, err = secretConfig(secret(map[string]string{"endpoint": "https://1.2.3.4", "token": "t", "insecure": "yes"}))
+	assert.ErrorContains(t, err, `want "true" or "false"`)
+	_, err = secretConfig(secret(map[string]string{"endpoint": "https://1.2.3.4", "token": "t", "insecure": "true", "ca.crt": "CA"}))
+	assert.ErrorContains(t, err, "keep one")
 
 	cfg, err = secretConfig(secret(map[string]string{"kubeconfig": kubeconfig}))
 	require.NoError(t, err)
