@@ -58,7 +58,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 
 func (f *Flags) changed(name string) bool { return f.set != nil && f.set.Changed(name) }
 
-// Profile is the connection the flags describe: the config file's profile,
+// profile is the connection the flags describe: the config file's profile,
 // then the environment, then the flags given, each overriding the one
 // before, as the `temporal` CLI does.
 func (f *Flags) profile(env envconfig.EnvLookup) (envconfig.ClientConfigProfile, error) {

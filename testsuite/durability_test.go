@@ -207,31 +207,10 @@ func TestWorkerKilledMidExecutionRetriesWithoutRepeatingThePost(t *testing.T) {
 	d.startServer()
 	d.startWorker()
 
-	run := writeFile(t, "run.yaml", fmt.Sprintf(`
-apiVersion: core.oam.dev/v1alpha1
-kind: WorkflowRun
-metadata:
-  name: durable
-spec:
-  workflowSpec:
-    steps:
-      - name: order
-        type: place-order
-        properties: {url: "%s"}
-        outputs:
-          - {name: order, valueFrom: order}
-          - {name: state, valueFrom: state}
-`, httpSrv.URL))
-	defs := writeFile(t, "defs.yaml", orderDefinitions)
-	out, errOut, code := d.velaflow(30*time.Second, "run", "-f", run, "--definitions", defs)
-	require.Equal(t, 0, code, "run: %s %s", out, errOut)
+	d.startOrderRun(httpSrv.URL, "")
 
 	// 1. The POST is done and the GET that follows it is held open.
-	select {
-	case <-svc.held:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the GET never reached the service; requests: %v", svc.snapshot())
-	}
+	svc.waitHeld(t)
 	require.EqualValues(t, 1, svc.count("POST /orders"))
 	// The execution heartbeats the POST's memo as soon as the POST is done;
 	// the kill comes once the server holds it.
@@ -274,6 +253,16 @@ func newHoldingService() *holdingService {
 }
 
 func (s *holdingService) release() { s.releaseMu.Do(func() { close(s.released) }) }
+
+// waitHeld returns once the service holds the first GET open.
+func (s *holdingService) waitHeld(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.held:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the GET never reached the service; requests: %v", s.snapshot())
+	}
+}
 
 func (s *holdingService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.ReadAll(r.Body)
@@ -509,6 +498,31 @@ func (d *durableStack) startServer() {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// startOrderRun starts the run "durable": its step "order" places an
+// order at url (POST, then GET), with the outputs order and state; more
+// is YAML of the steps after it.
+func (d *durableStack) startOrderRun(url, more string) {
+	d.t.Helper()
+	run := writeFile(d.t, "run.yaml", fmt.Sprintf(`
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata:
+  name: durable
+spec:
+  workflowSpec:
+    steps:
+      - name: order
+        type: place-order
+        properties: {url: "%s"}
+        outputs:
+          - {name: order, valueFrom: order}
+          - {name: state, valueFrom: state}
+%s`, url, more))
+	defs := writeFile(d.t, "defs.yaml", orderDefinitions)
+	out, errOut, code := d.velaflow(30*time.Second, "run", "-f", run, "--definitions", defs)
+	require.Equal(d.t, 0, code, "run: %s %s", out, errOut)
 }
 
 func (d *durableStack) startWorker() {

@@ -1,7 +1,6 @@
 package testsuite
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -27,30 +26,9 @@ func TestSIGTERMLetsTheExecutionUnderWayFinish(t *testing.T) {
 	d := newDurableStack(t)
 	d.startServer()
 	d.startWorker()
-	run := writeFile(t, "run.yaml", fmt.Sprintf(`
-apiVersion: core.oam.dev/v1alpha1
-kind: WorkflowRun
-metadata:
-  name: durable
-spec:
-  workflowSpec:
-    steps:
-      - name: order
-        type: place-order
-        properties: {url: "%s"}
-        outputs:
-          - {name: state, valueFrom: state}
-      - {name: after, type: print-message-in-status, properties: {message: "carried on"}}
-`, httpSrv.URL))
-	defs := writeFile(t, "defs.yaml", orderDefinitions)
-	out, errOut, code := d.velaflow(30*time.Second, "run", "-f", run, "--definitions", defs)
-	require.Equal(t, 0, code, "run: %s %s", out, errOut)
-
-	select {
-	case <-svc.held:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the GET never reached the service; requests: %v", svc.snapshot())
-	}
+	d.startOrderRun(httpSrv.URL, `      - {name: after, type: print-message-in-status, properties: {message: "carried on"}}
+`)
+	svc.waitHeld(t)
 	p := d.procs["worker"]
 	require.NoError(t, syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM))
 	waitForLog(t, p, "stopping: executions under way")

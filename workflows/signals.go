@@ -57,37 +57,36 @@ func (s *signalChannels) pending() bool {
 // receiveSignal waits for one signal, applies it and passes it on.
 func (r *run) receiveSignal(ctx workflow.Context) {
 	ch := r.signals(ctx)
-	suspend, resume, terminate, groups, wake, done := ch.suspend, ch.resume, ch.terminate, ch.groups, ch.wake, ch.done
 	sel := workflow.NewSelector(ctx)
 	forward := ""
-	sel.AddReceive(suspend, func(c workflow.ReceiveChannel, _ bool) {
+	sel.AddReceive(ch.suspend, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
 		r.suspended = true
 		forward = SignalSuspend
 	})
-	sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
+	sel.AddReceive(ch.resume, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
 		r.suspended = false
 		r.resumeGen++
 		forward = SignalResume
 	})
-	sel.AddReceive(terminate, func(c workflow.ReceiveChannel, _ bool) {
+	sel.AddReceive(ch.terminate, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
 		r.terminated = true
 		r.cancelStep()
 		forward = SignalTerminate
 	})
-	sel.AddReceive(wake, func(c workflow.ReceiveChannel, _ bool) {
+	sel.AddReceive(ch.wake, func(c workflow.ReceiveChannel, _ bool) {
 		var step string
 		c.Receive(ctx, &step)
 		r.wake(step)
 	})
-	sel.AddReceive(groups, func(c workflow.ReceiveChannel, _ bool) {
+	sel.AddReceive(ch.groups, func(c workflow.ReceiveChannel, _ bool) {
 		var gs GroupStatus
 		c.Receive(ctx, &gs)
 		r.applyGroupStatus(gs)
 	})
-	sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
+	sel.AddReceive(ch.done, func(c workflow.ReceiveChannel, _ bool) {
 		var gd GroupDone
 		c.Receive(ctx, &gd)
 		r.applyGroupDone(gd)
