@@ -96,6 +96,12 @@ func tuning(file bool) []string {
 		// run about 1.8x as fast.
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		// The CLI reads the search-attribute table from the database on
+		// every check of a run's search attributes, so that attributes
+		// created by hand show at once. velaflow's are written with the
+		// namespace before the server starts, so its cache (refreshed
+		// every minute) is enough: about 2 ms less server CPU per run.
+		"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false",
 	}
 	if file {
 		// WAL journaling, synced at checkpoints: every commit survives the
