@@ -5,7 +5,7 @@ GO               ?= go
 BIN              := $(CURDIR)/bin
 TEMPORAL_VERSION := v1.5.1
 
-.PHONY: all build temporal kube run test bench fuzz unit e2e vet clean
+.PHONY: all build temporal kube chromium run test bench fuzz unit e2e vet clean
 
 all: build
 
@@ -47,6 +47,16 @@ $(BIN)/etcd: localstack/kubebin/go.mod localstack/kubebin/etcd/main.go
 	cd localstack/kubebin && $(GO) build -o $(BIN)/etcd ./etcd
 	@touch $@
 
+# Debian's Chromium, headless, for the tests that read the Web UI's pages
+# (testsuite/webui_test.go). Installed once; about a minute.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium: /usr/bin/chromium
+
+/usr/bin/chromium:
+	@echo "installing Debian's chromium for the Web UI tests"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
 # Start the dev server (Web UI on :8233), a worker, two local Kubernetes
 # clusters, the demo's build service and a stand-in operator, run the
 # multi-region pre-warm (examples/prewarm), and keep the stack up until
@@ -54,7 +64,7 @@ $(BIN)/etcd: localstack/kubebin/go.mod localstack/kubebin/etcd/main.go
 run: build
 	./localstack/dev/run.sh
 
-test: temporal kube vet
+test: temporal kube chromium vet
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Benchmarks against bare-Temporal baselines measured in the same sitting

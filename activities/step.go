@@ -56,6 +56,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.
 	defer hb.stop()
 	env := a.env(in)
 	env.Seen = a.seen(ctx, in.SessionID)
+	env.Secrets = &ops.Secrets{}
 	res, err := evaluate.Run(ctx, evaluate.Request{
 		Definition: def,
 		Parameter:  params,
@@ -81,11 +82,15 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.
 			if typ == stepio.ReasonExecute && !e.Retryable {
 				typ = stepio.ReasonExecuteFinal
 			}
-			return nil, temporal.NewNonRetryableApplicationError(e.Error(), typ, nil, details...)
+			return nil, temporal.NewNonRetryableApplicationError(env.Secrets.Redact(e.Error()), typ, nil, details...)
+		}
+		if msg := env.Secrets.Redact(err.Error()); msg != err.Error() {
+			return nil, temporal.NewApplicationError(msg, stepio.ReasonExecute)
 		}
 		return nil, err
 	}
-	out := &stepio.Result{Phase: string(res.Phase), Message: res.Message, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}
+	env.Secrets.RedactAll(res.Logs)
+	out := &stepio.Result{Phase: string(res.Phase), Message: env.Secrets.Redact(res.Message), Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}
 	if err := checkSizes(in, out); err != nil {
 		return nil, err
 	}

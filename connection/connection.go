@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/velaflow/velaflow/codec"
 )
 
 // DefaultAddress is the frontend a command connects to when no flag,
@@ -33,6 +35,9 @@ type Flags struct {
 	ConfigFile, Profile        string
 	DisableConfigFile          bool
 	DisableConfigEnv           bool
+	// CodecKeys is where the payload codec's keys are (codec.Load); ""
+	// leaves payloads unencrypted.
+	CodecKeys string
 
 	set *pflag.FlagSet // tells which flags were given
 }
@@ -54,6 +59,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Profile, "profile", "", "profile of the config file to use (default $TEMPORAL_PROFILE, then \"default\")")
 	fs.BoolVar(&f.DisableConfigFile, "disable-config-file", false, "read no config file")
 	fs.BoolVar(&f.DisableConfigEnv, "disable-config-env", false, "read no TEMPORAL_* connection variables")
+	fs.StringVar(&f.CodecKeys, "codec-keys", "", "encrypt every payload (AES-256-GCM) with these keys: a file of current=ID and ID=base64 lines, a mounted Secret's folder, or secret:NAMESPACE/NAME (env VELAFLOW_CODEC_KEYS)")
 }
 
 func (f *Flags) changed(name string) bool { return f.set != nil && f.set.Changed(name) }
@@ -140,8 +146,40 @@ func (f *Flags) Options(env envconfig.EnvLookup) (client.Options, error) {
 		return client.Options{}, fmt.Errorf("connection to %s: %w", p.Address, err)
 	}
 	opts.ConnectionOptions.GrpcCompression = Compression(opts.HostPort)
+	if err := f.applyCodec(&opts, env); err != nil {
+		return client.Options{}, err
+	}
 	return opts, nil
 }
+
+// applyCodec encrypts payloads when --codec-keys or VELAFLOW_CODEC_KEYS
+// names keys.
+func (f *Flags) applyCodec(opts *client.Options, env envconfig.EnvLookup) error {
+	keys, err := f.Keys(env)
+	if keys != nil {
+		codec.Apply(opts, keys)
+	}
+	return err
+}
+
+// Keys are the payload codec's keys that --codec-keys or
+// VELAFLOW_CODEC_KEYS name; nil when neither does.
+func (f *Flags) Keys(env envconfig.EnvLookup) (*codec.Keys, error) {
+	src := f.CodecKeys
+	if src == "" && !f.DisableConfigEnv {
+		if env == nil {
+			env = envconfig.EnvLookupOS
+		}
+		src, _ = env.LookupEnv(CodecKeysEnv)
+	}
+	if src == "" {
+		return nil, nil
+	}
+	return codec.Load(context.Background(), src)
+}
+
+// CodecKeysEnv names the codec's keys when --codec-keys does not.
+const CodecKeysEnv = "VELAFLOW_CODEC_KEYS"
 
 // Dial connects with opts and checks the server answers. A failed TLS
 // handshake says so, naming the address.

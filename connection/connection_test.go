@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/velaflow/velaflow/codec"
 	"go.temporal.io/sdk/client"
 )
 
@@ -160,4 +162,31 @@ func writeCert(t *testing.T, dir string) (certPath, keyPath string) {
 	require.NoError(t, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600))
 	return certPath, keyPath
+}
+
+// --codec-keys, or VELAFLOW_CODEC_KEYS, makes every payload encrypted;
+// keys that cannot be read stop the command.
+func TestCodecKeysEncryptPayloads(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(keys, []byte("k1="+base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n"), 0o600))
+
+	opts, err := options(t, env{})
+	require.NoError(t, err)
+	assert.Nil(t, opts.DataConverter, "no keys: the SDK's default")
+
+	for name, o := range map[string]func() (client.Options, error){
+		"flag": func() (client.Options, error) { return options(t, env{}, "--codec-keys", keys) },
+		"env":  func() (client.Options, error) { return options(t, env{CodecKeysEnv: keys}) },
+	} {
+		opts, err := o()
+		require.NoError(t, err, name)
+		require.NotNil(t, opts.DataConverter, name)
+		p, err := opts.DataConverter.ToPayload("secret value")
+		require.NoError(t, err)
+		assert.Equal(t, codec.Encoding, string(p.Metadata[codec.MetadataEncoding]), name)
+		assert.NotNil(t, opts.FailureConverter, "%s: failures' messages are encrypted too", name)
+	}
+
+	_, err = options(t, env{}, "--codec-keys", filepath.Join(t.TempDir(), "missing"))
+	assert.ErrorContains(t, err, "codec keys")
 }

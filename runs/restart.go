@@ -10,7 +10,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/workflows"
@@ -89,7 +88,7 @@ func (c *Client) input(ctx context.Context, id, runID string) (*workflows.RunInp
 		return nil, fmt.Errorf("its history does not start with the run's input")
 	}
 	var in workflows.RunInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.Input, &in); err != nil {
+	if err := c.converter().FromPayloads(attrs.Input, &in); err != nil {
 		return nil, fmt.Errorf("read its input: %w", err)
 	}
 	return &in, nil

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/velaflow/velaflow/translator"
@@ -23,6 +24,16 @@ import (
 type Client struct {
 	Temporal  client.Client
 	TaskQueue string
+	// DataConverter is the one Temporal was dialled with, for payloads
+	// read from history (nil: the SDK's default).
+	DataConverter converter.DataConverter
+}
+
+func (c *Client) converter() converter.DataConverter {
+	if c.DataConverter == nil {
+		return converter.GetDefaultDataConverter()
+	}
+	return c.DataConverter
 }
 
 // New wraps a Temporal client.

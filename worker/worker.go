@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -43,6 +44,9 @@ type Options struct {
 	OpenAIBaseURL string
 	// Tuning sizes the worker; zero fields take DefaultTuning's.
 	Tuning Tuning
+	// DataConverter is the client's, for the plans read from history
+	// (nil: the SDK's default).
+	DataConverter converter.DataConverter
 }
 
 // Tuning sizes a worker: how many executions it runs at once, how many
@@ -109,7 +113,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
 	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
-		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), nil)}
+		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter)}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {
 			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)

@@ -67,6 +67,7 @@ func readConfig(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, configErr(err)
 	}
+	c.Env.Secrets.AddStrings(props) // a config is kept in a Secret
 	return map[string]any{"config": props}, nil
 }
 

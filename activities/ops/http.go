@@ -253,5 +253,6 @@ func (c *Call) secretData(ctx context.Context, ns, name string) (map[string][]by
 		}
 		out[k] = b
 	}
+	c.Env.Secrets.AddData(out)
 	return out, nil
 }

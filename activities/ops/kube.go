@@ -34,6 +34,9 @@ type Env struct {
 	// Seen is the object whose change woke the step, as the watch
 	// delivered it: a read of it takes it instead of asking the cluster.
 	Seen *Seen
+	// Secrets collects what the execution read from Secrets, so that its
+	// message, error and logs can be redacted; nil collects nothing.
+	Secrets *Secrets
 }
 
 // Seen is an object a watch delivered, read at most once.
@@ -221,6 +224,7 @@ func kubeRead(ctx context.Context, c *Call) (any, error) {
 	}
 	if found {
 		c.Watch(args.Cluster, out)
+		c.Env.Secrets.AddObject(out)
 	} else {
 		c.Watch(args.Cluster, args.Value)
 	}

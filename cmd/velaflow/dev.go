@@ -3,10 +3,15 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/velaflow/velaflow/codec"
 	"github.com/velaflow/velaflow/localstack/devstack"
 )
 
@@ -14,7 +19,7 @@ func newDevCmd(g *globals) *cobra.Command {
 	f := &workerFlags{}
 	var dbFile, temporalPath, clustersDir string
 	var localNames, crds []string
-	var port, uiPort int
+	var port, uiPort, codecPort int
 	cmd := &cobra.Command{
 		Use:   "dev [--db-file F] [--port 7233] [--ui-port 8233] [--local-clusters a,b --crds DIR]",
 		Short: "Run a local Temporal dev server with the Web UI, plus a worker, until Ctrl-C",
@@ -25,10 +30,16 @@ func newDevCmd(g *globals) *cobra.Command {
 				host = "127.0.0.1"
 			}
 			addr := net.JoinHostPort(host, strconv.Itoa(port))
-			srv, err := devstack.Start(cmd.Context(), devstack.Options{
+			dso := devstack.Options{
 				TemporalPath: temporalPath, Address: addr, UIPort: uiPort, DBFile: dbFile, Namespace: g.conn.Namespace,
 				Stderr: cmd.ErrOrStderr(),
-			})
+			}
+			codecURL, stopCodec, err := startDevCodec(g, host, codecPort, uiPort, &dso)
+			if err != nil {
+				return err
+			}
+			defer stopCodec()
+			srv, err := devstack.Start(cmd.Context(), dso)
 			if err != nil {
 				return fmt.Errorf("start the Temporal dev server: %w", err)
 			}
@@ -47,7 +58,11 @@ func newDevCmd(g *globals) *cobra.Command {
 					f.kube.Kubeconfig = lc.clusters[0].Kubeconfig
 				}
 			}
-			w, err := f.start(srv.Client(), g.taskQueue)
+			var dc converter.DataConverter
+			if dso.ClientOptions != nil {
+				dc = dso.ClientOptions.DataConverter
+			}
+			w, err := f.start(srv.Client(), g.taskQueue, dc)
 			if err != nil {
 				return err
 			}
@@ -56,6 +71,9 @@ func newDevCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(out, "Temporal dev server on %s (state in %s)\n", addr, orMemory(dbFile))
 			if uiPort != 0 {
 				fmt.Fprintf(out, "Web UI: http://%s\n", net.JoinHostPort(host, strconv.Itoa(uiPort)))
+			}
+			if codecURL != "" {
+				fmt.Fprintf(out, "payloads encrypted; the Web UI decodes them through the codec server at %s\n", codecURL)
 			}
 			fmt.Fprintf(out, "worker polling task queue %q; Ctrl-C stops both\n", g.taskQueue)
 			waitForInterrupt()
@@ -70,7 +88,32 @@ func newDevCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&localNames, "local-clusters", nil, "start these Kubernetes clusters on loopback (etcd + kube-apiserver from bin/); the first is the default cluster")
 	cmd.Flags().StringVar(&clustersDir, "local-clusters-dir", ".velaflow-dev/clusters", "where the local clusters keep their data, kubeconfigs and logs")
 	cmd.Flags().StringArrayVar(&crds, "crds", nil, "CRD file or folder to install in every local cluster; repeatable")
+	cmd.Flags().IntVar(&codecPort, "codec-port", 8234, "with --codec-keys: port of the codec server the Web UI decodes payloads through")
 	return cmd
+}
+
+// startDevCodec, when codec keys are given, makes the dev stack's client
+// encrypt payloads and serves the codec for the Web UI (whose origin it
+// allows) on host:port. It returns the codec server's URL ("" without
+// keys) and what stops it.
+func startDevCodec(g *globals, host string, port, uiPort int, dso *devstack.Options) (string, func(), error) {
+	keys, err := g.conn.Keys(nil)
+	if err != nil || keys == nil {
+		return "", func() {}, err
+	}
+	co := &client.Options{}
+	codec.Apply(co, keys)
+	dso.ClientOptions = co
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return "", nil, fmt.Errorf("codec server: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	dso.ExtraArgs = append(dso.ExtraArgs, "--ui-codec-endpoint", url)
+	origins := []string{"http://" + net.JoinHostPort(host, strconv.Itoa(uiPort)), "http://localhost:" + strconv.Itoa(uiPort)}
+	srv := &http.Server{Handler: codec.Handler(keys, codec.ServerOptions{Origins: origins}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return url, func() { _ = srv.Close() }, nil
 }
 
 func orMemory(f string) string {

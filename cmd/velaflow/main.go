@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/velaflow/velaflow/connection"
 	"github.com/velaflow/velaflow/runs"
@@ -31,6 +32,8 @@ type globals struct {
 	taskQueue string
 	// address is the frontend the last dial reached.
 	address string
+	// dataConverter is the last dial's (encrypting with --codec-keys).
+	dataConverter converter.DataConverter
 }
 
 func (g *globals) dial() (client.Client, error) {
@@ -46,7 +49,7 @@ func (g *globals) dial() (client.Client, error) {
 		}
 		return nil, err
 	}
-	g.address = opts.HostPort
+	g.address, g.dataConverter = opts.HostPort, opts.DataConverter
 	return c, nil
 }
 
@@ -55,7 +58,9 @@ func (g *globals) runs() (*runs.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return runs.New(c, g.taskQueue), c.Close, nil
+	rc := runs.New(c, g.taskQueue)
+	rc.DataConverter = g.dataConverter
+	return rc, c.Close, nil
 }
 
 func newRoot() *cobra.Command {
@@ -69,7 +74,7 @@ func newRoot() *cobra.Command {
 	g.conn.Register(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&g.taskQueue, "task-queue", workflows.DefaultTaskQueue, "Temporal task queue of the velaflow workers")
 	root.AddCommand(
-		newDevCmd(g), newWorkerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g),
+		newDevCmd(g), newWorkerCmd(g), newCodecServerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g),
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),
 		newSignalCmd(g, "resume", "Resume a suspended run or step"),
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),

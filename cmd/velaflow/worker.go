@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/velaflow/velaflow/activities/kube"
@@ -52,7 +53,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
 
-func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker, error) {
+func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.DataConverter) (sdkworker.Worker, error) {
 	if f.tuning.WorkflowTaskPollers == 1 {
 		return nil, &exitError{code: 2, err: fmt.Errorf("--workflow-task-pollers 1: want 0 (the SDK's) or at least 2; pollers alternate between the sticky and the shared queue")}
 	}
@@ -79,7 +80,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string) (sdkworker.Worker
 		return nil, &exitError{code: 2, err: err}
 	}
 	tuneGC()
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -112,7 +113,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			w, err := f.start(c, g.taskQueue)
+			w, err := f.start(c, g.taskQueue, g.dataConverter)
 			if err != nil {
 				return err
 			}
