@@ -25,6 +25,9 @@ type Activities struct {
 	// Registry holds the Kubernetes clusters the worker reaches; nil for
 	// none.
 	Registry *kube.Registry
+	// Reach is which namespaces besides their own runs may change objects
+	// in and read Secrets from; nil for none.
+	Reach *kube.Reach
 	// Watcher wakes a waiting step when an object it read changes; nil
 	// leaves waiting to the durable backoff alone.
 	Watcher *kube.Watcher
@@ -155,7 +158,7 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 func (a *Activities) env(in stepio.Input) *ops.Env {
-	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel, OpenAIBaseURL: a.OpenAIBaseURL}
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel, OpenAIBaseURL: a.OpenAIBaseURL, Reach: a.Reach}
 	if a.Registry != nil {
 		env.Clusters = a.Registry
 	}

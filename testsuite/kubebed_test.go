@@ -32,6 +32,16 @@ type kubeBed struct {
 
 const kubeTaskQueue = "velaflow-kube"
 
+// bedReach is the bed worker's namespace policy: every run reaches
+// vela-system too (KubeVela's vela-cli and addon steps run Jobs there, as
+// a worker for KubeVela's definitions would allow with
+// --allow-namespaces vela-system), and runs in reach-platform reach
+// everything.
+var bedReach = &kube.Reach{Rules: []kube.ReachRule{
+	kube.AllowNamespaces([]string{"vela-system"}),
+	{Runs: []string{"reach-platform"}, Reach: []string{"*"}},
+}}
+
 var (
 	bedOnce sync.Once
 	bed     *kubeBed
@@ -108,7 +118,7 @@ func startKubeBed() (*kubeBed, error) {
 		stopBed()
 		return nil, err
 	}
-	b.worker = worker.New(shared.client, worker.Options{TaskQueue: kubeTaskQueue, Engine: harnessEngine(), Clusters: reg, RootCAs: testCA.pool})
+	b.worker = worker.New(shared.client, worker.Options{TaskQueue: kubeTaskQueue, Engine: harnessEngine(), Clusters: reg, RootCAs: testCA.pool, Reach: bedReach})
 	if err := b.worker.Start(); err != nil {
 		stopBed()
 		return nil, err

@@ -31,6 +31,10 @@ type Options struct {
 	Definitions map[string]cuedefs.Definition
 	// Clusters are the Kubernetes clusters steps may use; nil for none.
 	Clusters *kube.Registry
+	// Reach is which namespaces besides their own runs may change objects
+	// in and read Secrets from; nil allows each run its own namespace
+	// alone.
+	Reach *kube.Reach
 	// NoWatch leaves waiting steps to their backoff timer alone: no watch
 	// wakes them when an object they read changes.
 	NoWatch bool
@@ -112,7 +116,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
-	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
+	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
 		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter)}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {

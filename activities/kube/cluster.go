@@ -128,6 +128,38 @@ func (c *Cluster) client(obj *unstructured.Unstructured) (dynamic.ResourceInterf
 	return c.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
 }
 
+// Namespace is the namespace an operation on obj acts in: obj's, or
+// "default" when a namespaced object names none; "" for a cluster-scoped
+// type.
+func (c *Cluster) Namespace(obj map[string]any) (string, error) {
+	u := &unstructured.Unstructured{Object: obj}
+	m, err := c.resource(u.GetAPIVersion(), u.GetKind())
+	if err != nil {
+		return "", err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameRoot {
+		return "", nil
+	}
+	if ns := u.GetNamespace(); ns != "" {
+		return ns, nil
+	}
+	return "default", nil
+}
+
+// ListNamespace is the namespace a list of apiVersion/kind filtered to
+// namespace reads: "" when it reads every namespace or the type is
+// cluster-scoped.
+func (c *Cluster) ListNamespace(apiVersion, kind, namespace string) (string, error) {
+	m, err := c.resource(apiVersion, kind)
+	if err != nil {
+		return "", err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameRoot {
+		return "", nil
+	}
+	return namespace, nil
+}
+
 // Run names the WorkflowRun an operation works for; applied objects are
 // labelled with it.
 type Run struct{ Name, Namespace string }

@@ -54,6 +54,9 @@ func createConfig(ctx context.Context, c *Call) (any, error) {
 	if args.Name == "" || args.Namespace == "" {
 		return nil, RenderingError{fmt.Errorf("a config needs a name and a namespace")}
 	}
+	if err := c.mayWriteConfig(store, "write", args.configRef); err != nil {
+		return nil, err
+	}
 	return nil, configErr(store.Create(ctx, args.Name, args.Namespace, args.Template, args.Config))
 }
 
@@ -61,6 +64,9 @@ func readConfig(ctx context.Context, c *Call) (any, error) {
 	var args configRef
 	store, err := c.configStore(ctx, &args)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.mayReadSecrets(store.Cluster, args.Namespace); err != nil {
 		return nil, err
 	}
 	props, err := store.Read(ctx, args.Name, args.Namespace)
@@ -83,6 +89,9 @@ func listConfig(ctx context.Context, c *Call) (any, error) {
 	if args.Template == "" || args.Namespace == "" {
 		return nil, RenderingError{fmt.Errorf("listing configs needs a template and a namespace")}
 	}
+	if err := c.mayReadSecrets(store.Cluster, args.Namespace); err != nil {
+		return nil, err
+	}
 	configs, err := store.List(ctx, args.Namespace, args.Template)
 	if err != nil {
 		return nil, configErr(err)
@@ -96,5 +105,14 @@ func deleteConfig(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.mayWriteConfig(store, "delete", args); err != nil {
+		return nil, err
+	}
 	return nil, configErr(store.Delete(ctx, args.Name, args.Namespace))
+}
+
+// mayWriteConfig checks that the run may write or delete (verb) the
+// config's Secret.
+func (c *Call) mayWriteConfig(store configstore.Store, verb string, ref configRef) error {
+	return c.reachCheck(store.Cluster, ref.Namespace, verb+" config "+ref.Name+" in namespace "+ref.Namespace)
 }

@@ -236,6 +236,9 @@ func (c *Call) secretData(ctx context.Context, ns, name string) (map[string][]by
 	if ns == "" {
 		ns = "default"
 	}
+	if err := c.mayReadSecrets(cl, ns); err != nil {
+		return nil, err
+	}
 	obj, found, err := cl.Read(ctx, map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": name, "namespace": ns}})
 	if err != nil {
 		return nil, kubeErr(err)

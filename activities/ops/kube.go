@@ -37,6 +37,9 @@ type Env struct {
 	// Secrets collects what the execution read from Secrets, so that its
 	// message, error and logs can be redacted; nil collects nothing.
 	Secrets *Secrets
+	// Reach is which namespaces besides its own the run may change
+	// objects in and read Secrets from (nil: none).
+	Reach *kube.Reach
 }
 
 // Seen is an object a watch delivered, read at most once.
@@ -129,6 +132,43 @@ func (c *Call) run() kube.Run {
 	return c.Env.Run
 }
 
+// mayChange checks that the run may apply, patch or delete obj (verb).
+func (c *Call) mayChange(cl *kube.Cluster, verb string, obj map[string]any) error {
+	ns, err := cl.Namespace(obj)
+	if err != nil {
+		return kubeErr(err)
+	}
+	place := " (cluster-scoped)"
+	if ns != "" {
+		place = " in namespace " + ns
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	name, _ := md["name"].(string)
+	return c.reachCheck(cl, ns, verb+" "+kindOf(obj)+" "+name+place)
+}
+
+// mayReadSecrets checks that the run may read Secrets in ns ("" for
+// every namespace).
+func (c *Call) mayReadSecrets(cl *kube.Cluster, ns string) error {
+	if ns == "" {
+		return c.reachCheck(cl, ns, "read Secrets in every namespace")
+	}
+	return c.reachCheck(cl, ns, "read Secrets in namespace "+ns)
+}
+
+// reachCheck checks the run may reach namespace ns ("": cluster-scoped
+// objects or every namespace) of cl; what says what it tried.
+func (c *Call) reachCheck(cl *kube.Cluster, ns, what string) error {
+	var reach *kube.Reach
+	if c.Env != nil {
+		reach = c.Env.Reach
+	}
+	return kubeErr(reach.Check(c.run().Namespace, ns, what+" of cluster "+cl.Name))
+}
+
+// isSecret tells a core Secret.
+func isSecret(apiVersion, kind string) bool { return apiVersion == "v1" && kind == "Secret" }
+
 // kubeErr makes the errors retrying cannot cure final.
 func kubeErr(err error) error {
 	if err != nil && kube.IsFinal(err) {
@@ -147,6 +187,9 @@ func kubeApply(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.mayChange(cl, "apply", args.Value); err != nil {
+		return nil, err
+	}
 	out, err := cl.Apply(ctx, c.run(), args.Value, args.Patch)
 	if err != nil {
 		return nil, kubeErr(err)
@@ -163,6 +206,11 @@ func kubeApplyInParallel(ctx context.Context, c *Call) (any, error) {
 	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
+	}
+	for _, obj := range args.Value {
+		if err := c.mayChange(cl, "apply", obj); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]any, len(args.Value))
 	errs := make([]error, len(args.Value))
@@ -198,6 +246,9 @@ func kubePatch(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.mayChange(cl, "patch", args.Value); err != nil {
+		return nil, err
+	}
 	out, err := cl.Patch(ctx, args.Value, args.Patch)
 	if err != nil {
 		return nil, kubeErr(err)
@@ -213,6 +264,15 @@ func kubeRead(ctx context.Context, c *Call) (any, error) {
 	cl, err := decodeOn(ctx, c, &args)
 	if err != nil {
 		return nil, err
+	}
+	if isSecret(apiVersionOf(args.Value), kindOf(args.Value)) {
+		ns, err := cl.Namespace(args.Value)
+		if err != nil {
+			return nil, kubeErr(err)
+		}
+		if err := c.mayReadSecrets(cl, ns); err != nil {
+			return nil, err
+		}
 	}
 	if out, ok := c.Env.Seen.take(args.Cluster, args.Value); ok {
 		c.Watch(args.Cluster, out)
@@ -247,9 +307,21 @@ func kubeList(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if isSecret(args.Resource.APIVersion, args.Resource.Kind) {
+		if err := c.mayReadSecrets(cl, args.Filter.Namespace); err != nil {
+			return nil, err
+		}
+	}
 	list, err := cl.List(ctx, args.Resource.APIVersion, args.Resource.Kind, args.Filter)
 	if err != nil {
 		return nil, kubeErr(err)
+	}
+	if items, ok := list["items"].([]any); ok && isSecret(args.Resource.APIVersion, args.Resource.Kind) {
+		for _, it := range items {
+			if obj, ok := it.(map[string]any); ok {
+				c.Env.Secrets.AddObject(obj)
+			}
+		}
 	}
 	return map[string]any{"list": list}, nil
 }
@@ -265,10 +337,40 @@ func kubeDelete(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.mayDelete(cl, args.Value, args.Filter); err != nil {
+		return nil, err
+	}
 	if err := cl.Delete(ctx, args.Value, args.Filter, args.PropagationPolicy); err != nil {
 		return nil, kubeErr(err)
 	}
 	return map[string]any{}, nil
+}
+
+// mayDelete checks a delete of obj, or of the objects of its type that
+// filter selects (in every namespace when neither names one).
+func (c *Call) mayDelete(cl *kube.Cluster, obj map[string]any, f *kube.Filter) error {
+	if f == nil {
+		return c.mayChange(cl, "delete", obj)
+	}
+	ns := f.Namespace
+	if ns == "" {
+		md, _ := obj["metadata"].(map[string]any)
+		ns, _ = md["namespace"].(string)
+	}
+	ns, err := cl.ListNamespace(apiVersionOf(obj), kindOf(obj), ns)
+	if err != nil {
+		return kubeErr(err)
+	}
+	what := "delete the " + kindOf(obj) + " objects a filter selects"
+	if ns == "" {
+		return c.reachCheck(cl, "", what+" in every namespace")
+	}
+	return c.reachCheck(cl, ns, what+" in namespace "+ns)
+}
+
+func apiVersionOf(obj map[string]any) string {
+	v, _ := obj["apiVersion"].(string)
+	return v
 }
 
 func kindOf(obj map[string]any) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path"
 	"runtime/debug"
 	"syscall"
 
@@ -29,6 +30,8 @@ type workerFlags struct {
 	openAI   string
 	tuning   worker.Tuning
 	sticky   int
+	allowNS  []string
+	policy   string
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -50,6 +53,8 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&t.WorkflowTaskPollers, "workflow-task-pollers", 0, "pollers of workflow tasks, at least 2 (0: the SDK's, 2)")
 	cmd.Flags().IntVar(&f.sticky, "sticky-cache-size", 0, "runs kept in memory between their workflow tasks, for this process (0: the SDK's, 10000); a run evicted is replayed from its history")
 	cmd.Flags().DurationVar(&t.StopTimeout, "stop-timeout", t.StopTimeout, "on SIGTERM or Ctrl-C, how long step executions under way may take to finish before they are cancelled (and retried elsewhere)")
+	cmd.Flags().StringSliceVar(&f.allowNS, "allow-namespaces", nil, "namespaces (globs) every run may change objects in and read Secrets from besides its own; \"*\" for all, cluster-scoped objects included")
+	cmd.Flags().StringVar(&f.policy, "namespace-policy", "", "YAML file of rules: which runs (by namespace) may reach which namespaces (docs/security.md)")
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
 
@@ -79,8 +84,12 @@ func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.Data
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
+	reach, err := f.reach()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
 	tuneGC()
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, Reach: reach, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -162,4 +171,25 @@ func rootCAs(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", file)
 	}
 	return pool, nil
+}
+
+// reach is the namespace policy of --namespace-policy and
+// --allow-namespaces together.
+func (f *workerFlags) reach() (*kube.Reach, error) {
+	r := &kube.Reach{}
+	if f.policy != "" {
+		var err error
+		if *r, err = kube.LoadReach(f.policy); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range f.allowNS {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("--allow-namespaces %q: %w", p, err)
+		}
+	}
+	if len(f.allowNS) > 0 {
+		r.Rules = append(r.Rules, kube.AllowNamespaces(f.allowNS))
+	}
+	return r, nil
 }
