@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -14,6 +15,7 @@ import (
 	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/metrics"
 	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
@@ -28,6 +30,8 @@ type Activities struct {
 	// Reach is which namespaces besides their own runs may change objects
 	// in and read Secrets from; nil for none.
 	Reach *kube.Reach
+	// Metrics records each step execution; nil records nothing.
+	Metrics *metrics.Metrics
 	// Watcher wakes a waiting step when an object it read changes; nil
 	// leaves waiting to the durable backoff alone.
 	Watcher *kube.Watcher
@@ -46,7 +50,23 @@ type Activities struct {
 }
 
 // ExecuteStep evaluates the step's template and runs its operations.
-func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (*stepio.Result, error) {
+func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *stepio.Result, err error) {
+	began := time.Now()
+	defer func() {
+		phase := "failed"
+		if err == nil {
+			phase = result.Phase
+		}
+		took := time.Since(began)
+		a.Metrics.StepExecuted(in.Step.Type, phase, took)
+		if activity.IsActivity(ctx) {
+			kv := []any{"run", in.RunNamespace + "/" + in.RunName, "step", in.Step.Name, "type", in.Step.Type, "phase", phase, "took", took.String()}
+			if err != nil {
+				kv = append(kv, "error", err.Error())
+			}
+			activity.GetLogger(ctx).Info("step executed", kv...)
+		}
+	}()
 	def, err := a.definition(ctx, in)
 	if err != nil {
 		return nil, err
@@ -171,10 +191,11 @@ func (a *Activities) seen(ctx context.Context, step string) *ops.Seen {
 	if a.Watcher == nil || !activity.IsActivity(ctx) {
 		return nil
 	}
-	ref, obj, ok := a.Watcher.TakeSeen(activity.GetInfo(ctx).WorkflowExecution.ID, step)
+	ref, obj, at, ok := a.Watcher.TakeSeen(activity.GetInfo(ctx).WorkflowExecution.ID, step)
 	if !ok {
 		return nil
 	}
+	a.Metrics.Woken(time.Since(at))
 	return ops.NewSeen(ops.ObjectRef{Cluster: ref.Cluster, APIVersion: ref.APIVersion, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name}, obj)
 }
 

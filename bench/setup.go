@@ -101,7 +101,10 @@ func (b *bench) startWorkers() error {
 	addr := b.server.FrontendHostPort()
 	var err error
 	if b.velaflow, err = startProcess("velaflow worker", filepath.Join(b.dir, "velaflow-worker.log"), b.cli, "worker",
-		"--address", addr, "--task-queue", velaflowQueue, "--kubeconfig", b.cluster.Kubeconfig, "--cluster-secrets-namespace", "-"); err != nil {
+		"--address", addr, "--task-queue", velaflowQueue, "--kubeconfig", b.cluster.Kubeconfig, "--cluster-secrets-namespace", "-",
+		// Metrics off, as the baseline worker has none: the ratios compare
+		// the engines, not their instrumentation.
+		"--metrics-listen", ""); err != nil {
 		return err
 	}
 	self, err := os.Executable()

@@ -527,7 +527,7 @@ spec:
 
 func (d *durableStack) startWorker() {
 	d.t.Helper()
-	d.start("worker", d.cli, "--address", d.address, "worker", "--wait-backoff-max", "1s")
+	d.start("worker", d.cli, "--address", d.address, "worker", "--wait-backoff-max", "1s", "--metrics-listen", "127.0.0.1:0")
 }
 
 // client connects to this stack's server.

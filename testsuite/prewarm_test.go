@@ -278,7 +278,7 @@ func (p *prewarm) startWorker() {
 	require.NoError(p.t, err)
 	cmd := exec.Command(shared.cli, "--address", shared.address, "--task-queue", p.queue, "worker",
 		"--kubeconfig", p.b.clusters["shanghai"].Kubeconfig, "--clusters", clusters,
-		"--definitions", prewarmDefinitions(p.t), "--wait-backoff-max", "1s")
+		"--definitions", prewarmDefinitions(p.t), "--wait-backoff-max", "1s", "--metrics-listen", "127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(p.t, cmd.Start(), "start the worker")

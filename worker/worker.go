@@ -19,6 +19,7 @@ import (
 	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/activities/ops"
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/metrics"
 	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/workflows"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	// DataConverter is the client's, for the plans read from history
 	// (nil: the SDK's default).
 	DataConverter converter.DataConverter
+	// Metrics records step executions (nil: none); the client reports the
+	// SDK's and the runs' metrics through Metrics.Handler.
+	Metrics *metrics.Metrics
 }
 
 // Tuning sizes a worker: how many executions it runs at once, how many
@@ -116,7 +120,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
-	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
+	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, Metrics: opts.Metrics, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
 		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter)}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {

@@ -112,7 +112,17 @@ func (e *Engine) Run(ctx workflow.Context, in *RunInput) (*Status, error) {
 	if r.drive(ctx, in.Plan.Steps, in.Plan.Mode.Steps, cancelled) {
 		return nil, r.continueRun(ctx, in)
 	}
-	return r.finish(ctx)
+	return r.end(ctx)
+}
+
+// end finishes the run and records its duration. Kept out of Run, whose
+// frame sits under every wait of the run (see begin).
+//
+//go:noinline
+func (r *run) end(ctx workflow.Context) (*Status, error) {
+	st, err := r.finish(ctx)
+	recordFinished(ctx, r.status)
+	return st, err
 }
 
 // begin sets the run up from its input and starts listening.
@@ -134,6 +144,9 @@ func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Conte
 	r.engine, r.pinned = engine, pinned
 	if err := r.start(ctx); err != nil {
 		return nil, nil, nil, err
+	}
+	if in.State == nil {
+		recordInitialized(ctx)
 	}
 	r.terminateOn(ctx, cancelled)
 	return r, ctx, cancelled, nil

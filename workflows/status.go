@@ -12,6 +12,9 @@ const (
 	RunSucceeded    = "succeeded"
 )
 
+// RunPhases are the phases a run's search attribute takes.
+var RunPhases = []string{RunExecuting, RunSuspending, RunTerminated, RunFailed, RunSucceeded}
+
 // Step phases.
 const (
 	StepPending    = "pending"

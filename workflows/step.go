@@ -320,6 +320,7 @@ func (r *run) retryLater(ctx workflow.Context, s translator.Step, st *StepStatus
 	pause = min(pause, maxBackoff)
 	st.Phase, st.Reason = StepRunning, ReasonExecute
 	st.Message = fmt.Sprintf("execution failed (%d of %d), retrying in %s: %s", lp.Failures, limit, pause, app.Message())
+	recordRetry(ctx, s.Type)
 	r.refresh(ctx)
 	_, _ = workflow.AwaitWithTimeout(ctx, pause, interrupted)
 	return true

@@ -124,9 +124,9 @@ func (w *Watcher) remember(key string, ref Ref, obj map[string]any) {
 // step's next execution reads it instead of asking the cluster: it is
 // the object's state at the change, and a later change is caught by the
 // watch that execution registers from this version.
-func (w *Watcher) TakeSeen(workflowID, step string) (Ref, map[string]any, bool) {
+func (w *Watcher) TakeSeen(workflowID, step string) (Ref, map[string]any, time.Time, bool) {
 	if w == nil {
-		return Ref{}, nil, false
+		return Ref{}, nil, time.Time{}, false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -134,9 +134,9 @@ func (w *Watcher) TakeSeen(workflowID, step string) (Ref, map[string]any, bool) 
 	s, ok := w.seen[key]
 	delete(w.seen, key)
 	if !ok || time.Since(s.at) > seenFor {
-		return Ref{}, nil, false
+		return Ref{}, nil, time.Time{}, false
 	}
-	return s.ref, s.obj, true
+	return s.ref, s.obj, s.at, true
 }
 
 // Forget ends the step's registration: it no longer waits.

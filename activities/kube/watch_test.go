@@ -50,7 +50,7 @@ func TestTheWakingObjectIsKeptForTheNextExecution(t *testing.T) {
 	woken := make(chan string, 1)
 	w := &Watcher{Registry: f.registry(t), Wake: func(_ context.Context, id, step string) error { woken <- id + " " + step; return nil }}
 	defer w.Stop()
-	_, _, ok := w.TakeSeen("default/a", "wait")
+	_, _, _, ok := w.TakeSeen("default/a", "wait")
 	assert.False(t, ok, "nothing seen before a change")
 	w.Watch("default/a", "wait", []Ref{{APIVersion: "v1", Kind: "ConfigMap", Namespace: "default", Name: "x", ResourceVersion: "1"}})
 	select {
@@ -59,12 +59,12 @@ func TestTheWakingObjectIsKeptForTheNextExecution(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the change did not wake the step")
 	}
-	ref, obj, ok := w.TakeSeen("default/a", "wait")
+	ref, obj, _, ok := w.TakeSeen("default/a", "wait")
 	require.True(t, ok)
 	assert.Equal(t, "x", ref.Name)
 	assert.Equal(t, map[string]any{"ready": "true"}, obj["data"])
-	_, _, ok = w.TakeSeen("default/a", "wait")
+	_, _, _, ok = w.TakeSeen("default/a", "wait")
 	assert.False(t, ok, "handed out once")
-	_, _, ok = w.TakeSeen("default/b", "wait")
+	_, _, _, ok = w.TakeSeen("default/b", "wait")
 	assert.False(t, ok, "only to the step it woke")
 }

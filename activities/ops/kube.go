@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/velaflow/velaflow/activities/kube"
+	"go.temporal.io/sdk/activity"
 )
 
 // Clusters resolves a step's cluster name.
@@ -169,6 +170,17 @@ func (c *Call) reachCheck(cl *kube.Cluster, ns, what string) error {
 // isSecret tells a core Secret.
 func isSecret(apiVersion, kind string) bool { return apiVersion == "v1" && kind == "Secret" }
 
+// logChange logs a change made to a cluster, with the cluster as a field.
+func logChange(ctx context.Context, verb, cluster string, obj map[string]any) {
+	if !activity.IsActivity(ctx) {
+		return
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	name, _ := md["name"].(string)
+	ns, _ := md["namespace"].(string)
+	activity.GetLogger(ctx).Info(verb, "cluster", cluster, "kind", kindOf(obj), "name", name, "namespace", ns)
+}
+
 // kubeErr makes the errors retrying cannot cure final.
 func kubeErr(err error) error {
 	if err != nil && kube.IsFinal(err) {
@@ -194,6 +206,7 @@ func kubeApply(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, kubeErr(err)
 	}
+	logChange(ctx, "applied", cl.Name, out)
 	c.Watch(args.Cluster, out) // a step waiting on what it applied wakes when it changes
 	return map[string]any{"value": out}, nil
 }
@@ -253,6 +266,7 @@ func kubePatch(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, kubeErr(err)
 	}
+	logChange(ctx, "patched", cl.Name, out)
 	return map[string]any{"value": out}, nil
 }
 
@@ -343,6 +357,7 @@ func kubeDelete(ctx context.Context, c *Call) (any, error) {
 	if err := cl.Delete(ctx, args.Value, args.Filter, args.PropagationPolicy); err != nil {
 		return nil, kubeErr(err)
 	}
+	logChange(ctx, "deleted", cl.Name, args.Value)
 	return map[string]any{}, nil
 }
 

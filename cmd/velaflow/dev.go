@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/velaflow/velaflow/codec"
 	"github.com/velaflow/velaflow/localstack/devstack"
+	"github.com/velaflow/velaflow/metrics"
 )
 
 func newDevCmd(g *globals) *cobra.Command {
@@ -30,10 +30,16 @@ func newDevCmd(g *globals) *cobra.Command {
 				host = "127.0.0.1"
 			}
 			addr := net.JoinHostPort(host, strconv.Itoa(port))
+			ob, err := f.observe.start()
+			if err != nil {
+				return err
+			}
+			defer ob.close()
 			dso := devstack.Options{
 				TemporalPath: temporalPath, Address: addr, UIPort: uiPort, DBFile: dbFile, Namespace: g.conn.Namespace,
-				Stderr: cmd.ErrOrStderr(),
+				Stderr: cmd.ErrOrStderr(), ClientOptions: &client.Options{},
 			}
+			ob.configure(dso.ClientOptions)
 			codecURL, stopCodec, err := startDevCodec(g, host, codecPort, uiPort, &dso)
 			if err != nil {
 				return err
@@ -58,12 +64,12 @@ func newDevCmd(g *globals) *cobra.Command {
 					f.kube.Kubeconfig = lc.clusters[0].Kubeconfig
 				}
 			}
-			var dc converter.DataConverter
-			if dso.ClientOptions != nil {
-				dc = dso.ClientOptions.DataConverter
-			}
-			w, err := f.start(srv.Client(), g.taskQueue, dc)
+			w, err := f.start(srv.Client(), g.taskQueue, dso.ClientOptions.DataConverter, ob.metrics)
 			if err != nil {
+				return err
+			}
+			if err := ob.serve(f.observe.metricsListen, srv.Client(), metrics.TemporalReady(srv.Client())); err != nil {
+				w.Stop()
 				return err
 			}
 			defer w.Stop()
@@ -88,6 +94,7 @@ func newDevCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVar(&localNames, "local-clusters", nil, "start these Kubernetes clusters on loopback (etcd + kube-apiserver from bin/); the first is the default cluster")
 	cmd.Flags().StringVar(&clustersDir, "local-clusters-dir", ".velaflow-dev/clusters", "where the local clusters keep their data, kubeconfigs and logs")
 	cmd.Flags().StringArrayVar(&crds, "crds", nil, "CRD file or folder to install in every local cluster; repeatable")
+	f.observe.register(cmd, "127.0.0.1:9090")
 	cmd.Flags().IntVar(&codecPort, "codec-port", 8234, "with --codec-keys: port of the codec server the Web UI decodes payloads through")
 	return cmd
 }
@@ -101,9 +108,7 @@ func startDevCodec(g *globals, host string, port, uiPort int, dso *devstack.Opti
 	if err != nil || keys == nil {
 		return "", func() {}, err
 	}
-	co := &client.Options{}
-	codec.Apply(co, keys)
-	dso.ClientOptions = co
+	codec.Apply(dso.ClientOptions, keys)
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return "", nil, fmt.Errorf("codec server: %w", err)

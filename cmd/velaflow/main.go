@@ -36,12 +36,17 @@ type globals struct {
 	dataConverter converter.DataConverter
 }
 
-func (g *globals) dial() (client.Client, error) {
+// dial connects; configure, if given, adjusts the options first (a
+// worker's logger and metrics).
+func (g *globals) dial(configure ...func(*client.Options)) (client.Client, error) {
 	opts, err := g.conn.Options(nil)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
 	opts.Logger = stderrLogger(os.Stderr)
+	for _, f := range configure {
+		f(&opts)
+	}
 	c, err := connection.Dial(context.Background(), opts)
 	if err != nil {
 		if !connection.IsTLSFailure(err) {

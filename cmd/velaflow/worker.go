@@ -15,6 +15,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/velaflow/velaflow/activities/kube"
+	"github.com/velaflow/velaflow/metrics"
 	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/worker"
 	"github.com/velaflow/velaflow/workflows"
@@ -32,6 +33,7 @@ type workerFlags struct {
 	sticky   int
 	allowNS  []string
 	policy   string
+	observe  observeFlags
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -58,7 +60,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kube.SecretNamespace, "cluster-secrets-namespace", kube.DefaultSecretNamespace, "namespace of the default cluster whose cluster Secrets register clusters (\"-\": none)")
 }
 
-func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.DataConverter) (sdkworker.Worker, error) {
+func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.DataConverter, m *metrics.Metrics) (sdkworker.Worker, error) {
 	if f.tuning.WorkflowTaskPollers == 1 {
 		return nil, &exitError{code: 2, err: fmt.Errorf("--workflow-task-pollers 1: want 0 (the SDK's) or at least 2; pollers alternate between the sticky and the shared queue")}
 	}
@@ -89,7 +91,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.Data
 		return nil, &exitError{code: 2, err: err}
 	}
 	tuneGC()
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, Reach: reach, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, Reach: reach, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc, Metrics: m})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -117,13 +119,22 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Short: "Run a velaflow worker; start more to scale out",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.dial()
+			ob, err := f.observe.start()
+			if err != nil {
+				return err
+			}
+			defer ob.close()
+			c, err := g.dial(ob.configure)
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			w, err := f.start(c, g.taskQueue, g.dataConverter)
+			w, err := f.start(c, g.taskQueue, g.dataConverter, ob.metrics)
 			if err != nil {
+				return err
+			}
+			if err := ob.serve(f.observe.metricsListen, c, metrics.TemporalReady(c)); err != nil {
+				w.Stop()
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "worker polling task queue %q at %s\n", g.taskQueue, g.address)
@@ -137,6 +148,7 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	f.observe.register(cmd, ":9090")
 	return cmd
 }
 
