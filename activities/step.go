@@ -59,12 +59,11 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *
 		}
 		took := time.Since(began)
 		a.Metrics.StepExecuted(in.Step.Type, phase, took)
-		if activity.IsActivity(ctx) {
-			kv := []any{"run", in.RunNamespace + "/" + in.RunName, "step", in.Step.Name, "type", in.Step.Type, "phase", phase, "took", took.String()}
-			if err != nil {
-				kv = append(kv, "error", err.Error())
-			}
-			activity.GetLogger(ctx).Info("step executed", kv...)
+		if err != nil && activity.IsActivity(ctx) {
+			// Successes are in the run's status and the metrics; a line
+			// each would cost more than a step does.
+			activity.GetLogger(ctx).Warn("step execution failed", "run", in.RunNamespace+"/"+in.RunName, "step", in.Step.Name,
+				"type", in.Step.Type, "took", took.String(), "error", err.Error())
 		}
 	}()
 	def, err := a.definition(ctx, in)

@@ -3,10 +3,12 @@ package testsuite
 import (
 	"bufio"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,7 +35,7 @@ func TestWorkerMetricsHealthAndLogs(t *testing.T) {
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
 	cmd := exec.Command(shared.cli, "--address", shared.address, "--task-queue", queue, "worker",
-		"--metrics-listen", addr, "--log-format", "json", "--cluster-secrets-namespace", "-")
+		"--metrics-listen", addr, "--log-format", "json", "--cluster-secrets-namespace", "-", "--max-step-error-retry-times", "2")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, cmd.Start())
@@ -60,33 +62,74 @@ spec:
 	out, errOut, code, err := runCLI(time.Now().Add(time.Minute), shared.address, queue, "run", "-f", file, "--wait")
 	require.NoError(t, err)
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	// A webhook nobody answers: one retry, then the run fails.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close())
+	failing := writeFile(t, "unanswered.yaml", `apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: unanswered, namespace: metrics}
+spec:
+  workflowSpec:
+    steps:
+      - {name: tell, type: webhook, properties: {url: {value: "http://`+closed+`/hook"}}}
+`)
+	out, errOut, code, err = runCLI(time.Now().Add(time.Minute), shared.address, queue, "run", "-f", failing, "--wait")
+	require.NoError(t, err)
+	require.Equal(t, 1, code, "%s\n%s", out, errOut)
 
 	// The SDK reports its metrics each second and the runs by phase are
 	// counted every 15: wait for the series, not for a time.
 	families := scrapeUntil(t, base+"/metrics", func(f map[string]*dto.MetricFamily) bool {
 		return value(f, "workflowrun_phase_number", map[string]string{"phase": "succeeded"}) >= 1 &&
-			f["workflowrun_finished_time_seconds"] != nil
+			value(f, "workflowrun_phase_number", map[string]string{"phase": "failed"}) >= 1 &&
+			value(f, "workflowrun_finished_time_seconds", map[string]string{"phase": "failed"}) >= 1
 	})
 	step := map[string]string{"controller": "velaflow", "step_type": "print-message-in-status", "phase": "succeeded"}
 	assert.GreaterOrEqual(t, value(families, "workflowrun_step_duration_ms", step), 2.0, "two step executions observed")
 	assert.GreaterOrEqual(t, value(families, "velaflow_step_executions_total", map[string]string{"step_type": "print-message-in-status", "phase": "succeeded"}), 2.0)
 	assert.GreaterOrEqual(t, value(families, "workflowrun_initialized_num", nil), 1.0)
 	assert.GreaterOrEqual(t, value(families, "workflowrun_finished_time_seconds", map[string]string{"phase": "succeeded", "workflow_type": "WorkflowRun"}), 1.0)
+	assert.Equal(t, 1.0, value(families, "velaflow_step_retries", map[string]string{"step_type": "webhook"}))
+	assert.GreaterOrEqual(t, value(families, "workflowrun_step_duration_ms", map[string]string{"step_type": "webhook", "phase": "failed"}), 2.0)
 	for _, sdk := range []string{"temporal_workflow_completed", "temporal_local_activity_execution_latency", "temporal_workflow_task_execution_latency"} {
 		assert.Contains(t, families, sdk, "the SDK's metrics are served too")
+	}
+
+	// Every metric the Grafana dashboard plots is served.
+	root, err := repoRoot()
+	require.NoError(t, err)
+	dashboard, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "velaflow.json"))
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(dashboard, &dash))
+	require.NotEmpty(t, dash.Panels)
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			for _, m := range regexp.MustCompile(`([a-z_]+)\{`).FindAllStringSubmatch(target.Expr, -1) {
+				name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m[1], "_bucket"), "_count"), "_sum")
+				assert.Contains(t, families, name, "panel %q plots %s", p.Title, m[1])
+			}
+		}
 	}
 
 	lines := jsonLines(t, logPath)
 	found := false
 	for _, l := range lines {
-		if l["msg"] == "step executed" && l["step"] == "hello" && l["run"] == "metrics/metered" {
+		if l["msg"] == "step execution failed" && l["step"] == "tell" && l["run"] == "metrics/unanswered" {
 			found = true
-			assert.Equal(t, "print-message-in-status", l["type"])
-			assert.Equal(t, "succeeded", l["phase"])
-			assert.Equal(t, "metrics/metered", l["WorkflowID"], "the SDK's fields are in the same line")
+			assert.Equal(t, "webhook", l["type"])
+			assert.Contains(t, l["error"], "connection refused")
+			assert.Equal(t, "metrics/unanswered", l["WorkflowID"], "the SDK's fields are in the same line")
 		}
 	}
-	assert.True(t, found, "no JSON line for step hello in %s", logPath)
+	assert.True(t, found, "no JSON line for the failed step tell in %s", logPath)
 }
 
 // waitHTTP waits until url answers 200, or the worker exits.
