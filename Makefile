@@ -4,8 +4,9 @@
 GO               ?= go
 BIN              := $(CURDIR)/bin
 TEMPORAL_VERSION := v1.5.1
+HELM_VERSION     := v3.22.0
 
-.PHONY: all build temporal kube chromium run test bench fuzz unit e2e vet clean
+.PHONY: all build temporal kube helm chromium image run test bench fuzz unit e2e vet clean
 
 all: build
 
@@ -47,6 +48,14 @@ $(BIN)/etcd: localstack/kubebin/go.mod localstack/kubebin/etcd/main.go
 	cd localstack/kubebin && $(GO) build -o $(BIN)/etcd ./etcd
 	@touch $@
 
+# Helm, to lint and render the chart in deploy/helm (testsuite/helm_test.go).
+# A few minutes cold; skipped when bin/helm exists.
+helm: $(BIN)/helm
+
+$(BIN)/helm:
+	@echo "building helm $(HELM_VERSION) into bin/ (a few minutes the first time)"
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
 # Debian's Chromium, headless, for the tests that read the Web UI's pages
 # (testsuite/webui_test.go). Installed once; about a minute.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -64,7 +73,7 @@ chromium: /usr/bin/chromium
 run: build
 	./localstack/dev/run.sh
 
-test: temporal kube chromium vet
+test: temporal kube helm chromium vet
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Benchmarks against bare-Temporal baselines measured in the same sitting
@@ -74,6 +83,15 @@ bench: temporal kube
 	$(GO) build -o $(BIN)/velaflow ./cmd/velaflow
 	$(GO) build -o $(BIN)/velaflow-bench ./bench
 	$(BIN)/velaflow-bench $(BENCHFLAGS)
+
+# velaflow's container image without a Docker engine (deploy/image): the
+# static binary and the CA certificates on an empty base, as an OCI image
+# layout tar in bin/velaflow-image.tar; push it with
+# `crane push --index bin/velaflow-image.tar REGISTRY/velaflow:TAG`.
+IMAGE_ARCH ?= amd64
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/image/velaflow ./cmd/velaflow
+	$(GO) run ./deploy/image -binary $(BIN)/image/velaflow -arch $(IMAGE_ARCH) -out $(BIN)/velaflow-image.tar
 
 # Fuzzing, each target for FUZZTIME (their seed corpora run in make test):
 # YAML decoding, translation, parameter checking.
