@@ -96,6 +96,15 @@ func (r *ksRun) status(t *testing.T) *workflows.Status {
 	return obj.Status
 }
 
+// finished tells whether the run has ended; a run the CLI has not
+// started yet (a loaded machine) has not.
+func (r *ksRun) finished() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	obj, err := runs.New(shared.client, r.b.taskQueue).Status(ctx, r.ns, r.name)
+	return err == nil && obj.Status.Finished
+}
+
 func (r *ksRun) describe(t *testing.T) string {
 	b, _ := json.MarshalIndent(r.status(t), "", "  ")
 	return string(b)
@@ -210,7 +219,7 @@ func (r *ksRun) poll(t *testing.T, what string, cond func() (bool, string)) {
 	n := 0
 	ksEventually(t, what, func() (bool, string) {
 		done, why := cond()
-		if n++; !done && n%10 == 0 && r.status(t).Finished {
+		if n++; !done && n%10 == 0 && r.finished() {
 			t.Fatalf("run %s/%s ended before %s (%s): %s", r.ns, r.name, what, why, r.describe(t))
 		}
 		return done, why
