@@ -99,10 +99,20 @@ func (r *ksRun) status(t *testing.T) *workflows.Status {
 // finished tells whether the run has ended; a run the CLI has not
 // started yet (a loaded machine) has not.
 func (r *ksRun) finished() bool {
+	st, err := r.tryStatus()
+	return err == nil && st.Finished
+}
+
+// tryStatus is the run's status, or why there is none (yet: the CLI
+// starts the run in the background).
+func (r *ksRun) tryStatus() (*workflows.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	obj, err := runs.New(shared.client, r.b.taskQueue).Status(ctx, r.ns, r.name)
-	return err == nil && obj.Status.Finished
+	if err != nil {
+		return nil, err
+	}
+	return obj.Status, nil
 }
 
 func (r *ksRun) describe(t *testing.T) string {
@@ -117,7 +127,11 @@ func (r *ksRun) executedSince(t *testing.T, step string, since time.Time) workfl
 	t.Helper()
 	var last workflows.StepStatus
 	ksEventually(t, fmt.Sprintf("step %s of %s executes again", step, r.name), func() (bool, string) {
-		last = stepOf(r.status(t), step)
+		st, err := r.tryStatus()
+		if err != nil {
+			return false, err.Error()
+		}
+		last = stepOf(st, step)
 		return last.LastExecuteTime != nil && last.LastExecuteTime.After(since), fmt.Sprintf("%+v", last)
 	})
 	return last
@@ -129,7 +143,11 @@ func (r *ksRun) waiting(t *testing.T, step string, want ...string) workflows.Ste
 	t.Helper()
 	var last workflows.StepStatus
 	ksEventually(t, fmt.Sprintf("step %s of %s waits with %q", step, r.name, want), func() (bool, string) {
-		last = stepOf(r.status(t), step)
+		st, err := r.tryStatus()
+		if err != nil {
+			return false, err.Error()
+		}
+		last = stepOf(st, step)
 		if last.Phase != workflows.StepRunning || last.Reason != workflows.ReasonWait {
 			return false, fmt.Sprintf("%+v", last)
 		}
