@@ -5,8 +5,10 @@ GO               ?= go
 BIN              := $(CURDIR)/bin
 TEMPORAL_VERSION := v1.5.1
 HELM_VERSION     := v3.22.0
+# The server the CLI embeds (temporal --version), for localstack/prodstack.
+TEMPORAL_SERVER_VERSION := v1.29.1
 
-.PHONY: all build temporal kube helm chromium image run test bench fuzz unit e2e vet clean
+.PHONY: all build temporal kube helm chromium temporal-server postgresql image run test bench fuzz unit e2e vet clean
 
 all: build
 
@@ -56,6 +58,29 @@ $(BIN)/helm:
 	@echo "building helm $(HELM_VERSION) into bin/ (a few minutes the first time)"
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
+# The Temporal server and its SQL schema tool, built from their Go module,
+# for the production-shaped stack of the scale-out test (PostgreSQL,
+# localstack/prodstack). About 10 minutes cold; skipped when present.
+temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool
+
+$(BIN)/temporal-server:
+	@echo "building the Temporal server $(TEMPORAL_SERVER_VERSION) into bin/ (about 10 minutes the first time)"
+	GOBIN=$(BIN)/.gobuild $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
+	mv $(BIN)/.gobuild/server $@
+
+$(BIN)/temporal-sql-tool:
+	GOBIN=$(BIN)/.gobuild $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv $(BIN)/.gobuild/sql $@
+
+# Debian's PostgreSQL server for that stack (started by the test, as the
+# postgres user).
+postgresql: /usr/lib/postgresql
+
+/usr/lib/postgresql:
+	@echo "installing Debian's postgresql for the scale-out test"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
+
 # Debian's Chromium, headless, for the tests that read the Web UI's pages
 # (testsuite/webui_test.go). Installed once; about a minute.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -73,7 +98,7 @@ chromium: /usr/bin/chromium
 run: build
 	./localstack/dev/run.sh
 
-test: temporal kube helm chromium vet
+test: temporal kube helm temporal-server postgresql chromium vet
 	$(GO) test -count=1 -timeout 30m ./...
 
 # Benchmarks against bare-Temporal baselines measured in the same sitting

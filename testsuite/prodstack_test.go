@@ -1,0 +1,140 @@
+package testsuite
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/velaflow/velaflow/codec"
+	"github.com/velaflow/velaflow/localstack/prodstack"
+	"github.com/velaflow/velaflow/runs"
+	"github.com/velaflow/velaflow/workflows"
+)
+
+// On a production-shaped Temporal (the server built from its Go module,
+// on PostgreSQL), two velaflow workers with the payload codec share a
+// burst of 200 runs whose middle step POSTs to a recording service; one
+// worker is killed with SIGKILL when half the POSTs have arrived. Every
+// run succeeds, each POST arrives once, and the surviving worker finished
+// what the killed one held.
+func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
+	t.Parallel()
+	root, err := repoRoot()
+	require.NoError(t, err)
+	dir, err := os.MkdirTemp("", "velaflow-prodstack-") // PostgreSQL's user must reach it
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	st, err := prodstack.Start(ctx, prodstack.Options{BinDir: filepath.Join(root, "bin"), Dir: filepath.Join(dir, "stack")})
+	require.NoError(t, err, "start Temporal on PostgreSQL (logs in %s)", dir)
+	t.Cleanup(st.Stop)
+
+	keysFile := filepath.Join(dir, "codec-keys")
+	key := make([]byte, 32)
+	_, err = rand.Read(key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(keysFile, []byte("k1="+base64.StdEncoding.EncodeToString(key)+"\n"), 0o600))
+
+	var mu sync.Mutex
+	posts := map[string]int{}
+	half := make(chan struct{})
+	var halfOnce sync.Once
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Run string }
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &body)
+		mu.Lock()
+		posts[body.Run]++
+		if len(posts) >= 100 {
+			halfOnce.Do(func() { close(half) })
+		}
+		mu.Unlock()
+		fmt.Fprintln(w, `{"ok": true}`)
+	}))
+	t.Cleanup(svc.Close)
+
+	var metricsAddrs []string
+	var workers []*exec.Cmd
+	for i := range 2 {
+		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		metricsAddrs = append(metricsAddrs, addr)
+		log, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)))
+		require.NoError(t, err)
+		cmd := exec.Command(shared.cli, "--address", st.Address, "--codec-keys", keysFile, "worker",
+			"--metrics-listen", addr, "--cluster-secrets-namespace", "-")
+		cmd.Stdout, cmd.Stderr = log, log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		require.NoError(t, cmd.Start())
+		workers = append(workers, cmd)
+		t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); _ = cmd.Wait() })
+		waitHTTP(t, "http://"+addr+"/readyz", log.Name())
+	}
+
+	const n = 200
+	var docs []string
+	for i := range n {
+		docs = append(docs, fmt.Sprintf(`apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: burst-%d, namespace: scale}
+spec:
+  workflowSpec:
+    steps:
+      - {name: before, type: print-message-in-status, properties: {message: starting}}
+      - {name: post, type: request, properties: {url: %q, method: POST, body: {run: burst-%d}}}
+      - {name: after, type: print-message-in-status, properties: {message: done}}
+`, i, svc.URL, i))
+	}
+	file := writeFile(t, "burst.yaml", strings.Join(docs, "---\n"))
+	out, errOut, code, err := runCLI(time.Now().Add(2*time.Minute), st.Address, "", "--codec-keys", keysFile, "run", "-f", file)
+	require.NoError(t, err)
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+
+	select {
+	case <-half:
+	case <-ctx.Done():
+		t.Fatal("half the POSTs never arrived")
+	}
+	require.NoError(t, syscall.Kill(-workers[0].Process.Pid, syscall.SIGKILL))
+
+	opts := client.Options{HostPort: st.Address}
+	keys, err := codec.Load(ctx, keysFile)
+	require.NoError(t, err)
+	codec.Apply(&opts, keys)
+	c, err := client.Dial(opts)
+	require.NoError(t, err)
+	defer c.Close()
+	for i := range n {
+		id := fmt.Sprintf("scale/burst-%d", i)
+		status, err := runs.FinalStatus(ctx, c.GetWorkflow(ctx, id, ""))
+		require.NoError(t, err, id)
+		require.Equal(t, workflows.RunSucceeded, status.Phase, "%s: %s", id, status.Message)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, posts, n, "every run posted")
+	for run, count := range posts {
+		assert.Equal(t, 1, count, "%s posted %d times", run, count)
+	}
+	f := scrapeUntil(t, "http://"+metricsAddrs[1]+"/metrics", func(map[string]*dto.MetricFamily) bool { return true })
+	assert.Greater(t, value(f, "velaflow_step_executions_total", nil), 0.0, "the surviving worker executed steps")
+}
