@@ -44,6 +44,7 @@ namespaces:
 definitions: {configMap: velaflow-definitions}
 rbac: {namespaces: [helm-team-a, helm-team-b]}
 metrics: {serviceMonitor: {enabled: true}}
+codecServer: {enabled: true, corsOrigins: ["https://temporal-ui.example.com"], tokenSecret: velaflow-codec-token}
 `
 
 // The chart lints, and what it renders, with the defaults, every option
@@ -77,7 +78,7 @@ func TestHelmChart(t *testing.T) {
 	dryRunApply(t, b, defaults)
 
 	all := renderChart(t, helm, chart, "--values", full)
-	dep := find(t, all, "Deployment")
+	dep := findNamed(t, all, "Deployment", "velaflow")
 	args := strings.Join(containerArgs(t, dep), " ")
 	for _, want := range []string{"--address=temporal.example.com:7233", "--temporal-namespace=prod", "--tls", "--tls-cert-path=/etc/velaflow/temporal-tls/tls.crt",
 		"--tls-server-name=temporal.example.com", "--codec-keys=/etc/velaflow/codec", "--clusters=/etc/velaflow/clusters/clusters.yaml",
@@ -85,6 +86,11 @@ func TestHelmChart(t *testing.T) {
 		assert.Contains(t, args, want)
 	}
 	assert.Contains(t, kinds(all), "ServiceMonitor")
+	codecArgs := strings.Join(containerArgs(t, findNamed(t, all, "Deployment", "velaflow-codec")), " ")
+	assert.Equal(t, "codec-server --codec-keys=/etc/velaflow/codec --listen=:8234 --cors-origin=https://temporal-ui.example.com --token-file=/etc/velaflow/codec-token/token", codecArgs)
+	// The workers' selector does not take the codec server's pods.
+	sel, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
+	assert.Equal(t, "worker", sel["app.kubernetes.io/component"])
 	assert.Contains(t, kinds(all), "ConfigMap")
 	assert.NotContains(t, kinds(all), "ClusterRoleBinding", "with rbac.namespaces the rules are bound per namespace")
 	dryRunApply(t, b, all)
@@ -169,6 +175,17 @@ func find(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstruc
 		}
 	}
 	t.Fatalf("no %s rendered", kind)
+	return nil
+}
+
+func findNamed(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s rendered", kind, name)
 	return nil
 }
 

@@ -12,6 +12,12 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The workers' pods (the codec server's carry component codec-server). */}}
+{{- define "velaflow.workerSelectorLabels" -}}
+{{ include "velaflow.selectorLabels" . }}
+app.kubernetes.io/component: worker
+{{- end -}}
+
 {{- define "velaflow.labels" -}}
 {{ include "velaflow.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
