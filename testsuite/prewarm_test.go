@@ -188,6 +188,31 @@ func TestPrewarmWithTheExampleOperator(t *testing.T) {
 	httpSrv := httptest.NewServer(svc)
 	defer httpSrv.Close()
 
+	startImagePullOperator(t, b)
+
+	name := prewarmRunName("prewarm-op")
+	f := writeFile(t, "prewarm.yaml", prewarmYAML(t, httpSrv.URL, name))
+	out2, errOut, code := b.velaflow(t, "run", "-f", f, "--definitions", prewarmDefinitions(t), "--wait")
+	require.Equal(t, 0, code, "velaflow run --wait: %s %s", out2, errOut)
+	st := b.finalStatus(t, name)
+	assert.Equal(t, workflows.RunSucceeded, st.Phase)
+	forEachStatus(st.Steps, func(s workflows.StepStatus) {
+		want := workflows.StepSucceeded
+		if s.Name == "on-build-failure" {
+			want = workflows.StepSkipped
+		}
+		assert.Equal(t, want, s.Phase, "step %s: %s %s", s.Name, s.Reason, s.Message)
+	})
+	for _, cluster := range []string{"shanghai", "us-west"} {
+		assert.Nil(t, prewarmJob(t, b, name, cluster), "the ImagePullJob in %s is deleted", cluster)
+	}
+}
+
+// startImagePullOperator runs examples/prewarm/imagepull-operator on the
+// bed's clusters until the test ends: it reports ImagePullJobs Pulling,
+// then Ready.
+func startImagePullOperator(t *testing.T, b *kubeBed) {
+	t.Helper()
 	root, err := repoRoot()
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -209,23 +234,6 @@ func TestPrewarmWithTheExampleOperator(t *testing.T) {
 			t.Logf("operator log:\n%s", opLog.String())
 		}
 	})
-
-	name := prewarmRunName("prewarm-op")
-	f := writeFile(t, "prewarm.yaml", prewarmYAML(t, httpSrv.URL, name))
-	out2, errOut, code := b.velaflow(t, "run", "-f", f, "--definitions", prewarmDefinitions(t), "--wait")
-	require.Equal(t, 0, code, "velaflow run --wait: %s %s", out2, errOut)
-	st := b.finalStatus(t, name)
-	assert.Equal(t, workflows.RunSucceeded, st.Phase)
-	forEachStatus(st.Steps, func(s workflows.StepStatus) {
-		want := workflows.StepSucceeded
-		if s.Name == "on-build-failure" {
-			want = workflows.StepSkipped
-		}
-		assert.Equal(t, want, s.Phase, "step %s: %s %s", s.Name, s.Reason, s.Message)
-	})
-	for _, cluster := range []string{"shanghai", "us-west"} {
-		assert.Nil(t, prewarmJob(t, b, name, cluster), "the ImagePullJob in %s is deleted", cluster)
-	}
 }
 
 // prewarm runs the example on a worker process of its own task queue,

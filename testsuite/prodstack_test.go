@@ -25,17 +25,19 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/velaflow/velaflow/codec"
+	buildsvc "github.com/velaflow/velaflow/examples/build-service/service"
 	"github.com/velaflow/velaflow/localstack/prodstack"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )
 
 // On a production-shaped Temporal (the server built from its Go module,
-// on PostgreSQL), two velaflow workers with the payload codec share a
-// burst of 200 runs whose middle step POSTs to a recording service; one
-// worker is killed with SIGKILL when half the POSTs have arrived. Every
-// run succeeds, each POST arrives once, and the surviving worker finished
-// what the killed one held.
+// on PostgreSQL), two velaflow workers with the payload codec run the
+// multi-region pre-warm (examples/prewarm, the example operator
+// reporting the jobs), then share a burst of 200 runs whose middle step
+// POSTs to a recording service; one worker is killed with SIGKILL when
+// half the POSTs have arrived. Every run succeeds, each POST arrives
+// once, and the surviving worker finished what the killed one held.
 func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
 	t.Parallel()
 	root, err := repoRoot()
@@ -73,6 +75,11 @@ func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
 	}))
 	t.Cleanup(svc.Close)
 
+	b := theKubeBed(t)
+	clusters := filepath.Join(dir, "clusters.yaml")
+	require.NoError(t, os.WriteFile(clusters, []byte(fmt.Sprintf("clusters:\n  - {name: shanghai, kubeconfig: %s}\n  - {name: us-west, kubeconfig: %s}\n",
+		b.clusters["shanghai"].Kubeconfig, b.clusters["us-west"].Kubeconfig)), 0o644))
+
 	var metricsAddrs []string
 	var workers []*exec.Cmd
 	for i := range 2 {
@@ -81,7 +88,8 @@ func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
 		log, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)))
 		require.NoError(t, err)
 		cmd := exec.Command(shared.cli, "--address", st.Address, "--codec-keys", keysFile, "worker",
-			"--metrics-listen", addr, "--cluster-secrets-namespace", "-")
+			"--metrics-listen", addr, "--cluster-secrets-namespace", "-",
+			"--kubeconfig", b.clusters["shanghai"].Kubeconfig, "--clusters", clusters, "--definitions", prewarmDefinitions(t))
 		cmd.Stdout, cmd.Stderr = log, log
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		require.NoError(t, cmd.Start())
@@ -89,6 +97,15 @@ func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
 		t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); _ = cmd.Wait() })
 		waitHTTP(t, "http://"+addr+"/readyz", log.Name())
 	}
+
+	startImagePullOperator(t, b)
+	builds := httptest.NewServer(buildsvc.New(buildsvc.Options{BuildTime: 200 * time.Millisecond, Logger: quietLog}))
+	t.Cleanup(builds.Close)
+	prewarm := prewarmRunName("prewarm-pg")
+	pf := writeFile(t, "prewarm.yaml", prewarmYAML(t, builds.URL, prewarm))
+	out, errOut, code, err := runCLI(time.Now().Add(3*time.Minute), st.Address, "", "--codec-keys", keysFile, "run", "-f", pf, "--definitions", prewarmDefinitions(t), "--wait")
+	require.NoError(t, err)
+	require.Equal(t, 0, code, "the pre-warm on Temporal with PostgreSQL:\n%s\n%s", out, errOut)
 
 	const n = 200
 	var docs []string
@@ -105,7 +122,7 @@ spec:
 `, i, svc.URL, i))
 	}
 	file := writeFile(t, "burst.yaml", strings.Join(docs, "---\n"))
-	out, errOut, code, err := runCLI(time.Now().Add(2*time.Minute), st.Address, "", "--codec-keys", keysFile, "run", "-f", file)
+	out, errOut, code, err = runCLI(time.Now().Add(2*time.Minute), st.Address, "", "--codec-keys", keysFile, "run", "-f", file)
 	require.NoError(t, err)
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 
