@@ -152,6 +152,31 @@ spec:
 	for run, count := range posts {
 		assert.Equal(t, 1, count, "%s posted %d times", run, count)
 	}
+	// The stack's codec server decodes what the workers wrote.
+	codecAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	codecLog, err := os.Create(filepath.Join(dir, "codec-server.log"))
+	require.NoError(t, err)
+	cs := exec.Command(shared.cli, "--codec-keys", keysFile, "codec-server", "--listen", codecAddr)
+	cs.Stdout, cs.Stderr = codecLog, codecLog
+	require.NoError(t, cs.Start())
+	t.Cleanup(func() { _ = cs.Process.Kill(); _ = cs.Wait() })
+	show := func(extra ...string) string {
+		args := append([]string{"workflow", "show", "--address", st.Address, "-w", "scale/burst-7", "-o", "json"}, extra...)
+		raw, err := exec.Command(filepath.Join(root, "bin", "temporal"), args...).CombinedOutput()
+		require.NoError(t, err, "temporal %v: %s", args, raw)
+		return string(raw)
+	}
+	assert.NotContains(t, decodedText(t, show()), svc.URL, "raw history holds no plaintext")
+	var decoded string
+	for deadline := time.Now().Add(time.Minute); ; {
+		decoded = show("--codec-endpoint", "http://"+codecAddr)
+		if strings.Contains(decodedText(t, decoded), svc.URL) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // the codec server may still be starting
+	}
+	assert.Contains(t, decodedText(t, decoded), svc.URL, "the codec server decodes the run's input")
+
 	f := scrapeUntil(t, "http://"+metricsAddrs[1]+"/metrics", func(map[string]*dto.MetricFamily) bool { return true })
 	assert.Greater(t, value(f, "velaflow_step_executions_total", nil), 0.0, "the surviving worker executed steps")
 }
