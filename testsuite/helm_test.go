@@ -96,7 +96,7 @@ func TestHelmChart(t *testing.T) {
 	dryRunApply(t, b, all)
 
 	admin := renderChart(t, helm, chart, "--set", "rbac.clusterAdmin=true")
-	crb := find(t, admin, "ClusterRoleBinding")
+	crb := findNamed(t, admin, "ClusterRoleBinding", "velaflow")
 	name, _, _ := unstructured.NestedString(crb.Object, "roleRef", "name")
 	assert.Equal(t, "cluster-admin", name)
 	assert.NotContains(t, kinds(admin), "ClusterRole")
@@ -165,17 +165,6 @@ func kinds(objs []*unstructured.Unstructured) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func find(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
-	t.Helper()
-	for _, o := range objs {
-		if o.GetKind() == kind {
-			return o
-		}
-	}
-	t.Fatalf("no %s rendered", kind)
-	return nil
 }
 
 func findNamed(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {

@@ -89,11 +89,9 @@ func (r *ksRun) end(t *testing.T) *workflows.Status {
 
 func (r *ksRun) status(t *testing.T) *workflows.Status {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	obj, err := runs.New(shared.client, r.b.taskQueue).Status(ctx, r.ns, r.name)
+	st, err := r.tryStatus()
 	require.NoError(t, err, "status of %s/%s", r.ns, r.name)
-	return obj.Status
+	return st
 }
 
 // finished tells whether the run has ended; a run the CLI has not

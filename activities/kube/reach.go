@@ -48,17 +48,26 @@ func LoadReach(file string) (Reach, error) {
 	if err := yaml.UnmarshalStrict(b, &r); err != nil {
 		return Reach{}, fmt.Errorf("namespace policy %s: %w", file, err)
 	}
+	if err := r.Validate(); err != nil {
+		return Reach{}, fmt.Errorf("namespace policy %s: %w", file, err)
+	}
+	return r, nil
+}
+
+// Validate checks that every rule has runs and reach, and that every
+// pattern is a valid glob.
+func (r *Reach) Validate() error {
 	for i, rule := range r.Rules {
 		if len(rule.Runs) == 0 || len(rule.Reach) == 0 {
-			return Reach{}, fmt.Errorf("namespace policy %s: rules[%d]: want runs and reach, each a list of namespaces", file, i)
+			return fmt.Errorf("rules[%d]: want runs and reach, each a list of namespaces", i)
 		}
 		for _, p := range append(append([]string{}, rule.Runs...), rule.Reach...) {
 			if _, err := path.Match(p, ""); err != nil {
-				return Reach{}, fmt.Errorf("namespace policy %s: rules[%d]: pattern %q: %w", file, i, p, err)
+				return fmt.Errorf("rules[%d]: pattern %q: %w", i, p, err)
 			}
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // Allows tells whether a run in runNS may reach namespace ns ("" for a

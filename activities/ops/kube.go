@@ -143,8 +143,7 @@ func (c *Call) mayChange(cl *kube.Cluster, verb string, obj map[string]any) erro
 	if ns != "" {
 		place = " in namespace " + ns
 	}
-	md, _ := obj["metadata"].(map[string]any)
-	name, _ := md["name"].(string)
+	name, _ := objectName(obj)
 	return c.reachCheck(cl, ns, verb+" "+kindOf(obj)+" "+name+place)
 }
 
@@ -160,11 +159,7 @@ func (c *Call) mayReadSecrets(cl *kube.Cluster, ns string) error {
 // reachCheck checks the run may reach namespace ns ("": cluster-scoped
 // objects or every namespace) of cl; what says what it tried.
 func (c *Call) reachCheck(cl *kube.Cluster, ns, what string) error {
-	var reach *kube.Reach
-	if c.Env != nil {
-		reach = c.Env.Reach
-	}
-	return kubeErr(reach.Check(c.run().Namespace, ns, what+" of cluster "+cl.Name))
+	return kubeErr(c.Env.Reach.Check(c.run().Namespace, ns, what+" of cluster "+cl.Name))
 }
 
 // isSecret tells a core Secret.
@@ -175,9 +170,7 @@ func logChange(ctx context.Context, verb, cluster string, obj map[string]any) {
 	if !activity.IsActivity(ctx) {
 		return
 	}
-	md, _ := obj["metadata"].(map[string]any)
-	name, _ := md["name"].(string)
-	ns, _ := md["namespace"].(string)
+	name, ns := objectName(obj)
 	activity.GetLogger(ctx).Info(verb, "cluster", cluster, "kind", kindOf(obj), "name", name, "namespace", ns)
 }
 
@@ -369,8 +362,7 @@ func (c *Call) mayDelete(cl *kube.Cluster, obj map[string]any, f *kube.Filter) e
 	}
 	ns := f.Namespace
 	if ns == "" {
-		md, _ := obj["metadata"].(map[string]any)
-		ns, _ = md["namespace"].(string)
+		_, ns = objectName(obj)
 	}
 	ns, err := cl.ListNamespace(apiVersionOf(obj), kindOf(obj), ns)
 	if err != nil {
@@ -394,10 +386,17 @@ func kindOf(obj map[string]any) string {
 }
 
 func nameOf(obj map[string]any) string {
-	md, _ := obj["metadata"].(map[string]any)
-	n, _ := md["name"].(string)
-	if ns, _ := md["namespace"].(string); ns != "" {
+	n, ns := objectName(obj)
+	if ns != "" {
 		return ns + "/" + n
 	}
 	return n
+}
+
+// objectName is obj's metadata.name and metadata.namespace.
+func objectName(obj map[string]any) (name, namespace string) {
+	md, _ := obj["metadata"].(map[string]any)
+	name, _ = md["name"].(string)
+	namespace, _ = md["namespace"].(string)
+	return name, namespace
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path"
 	"runtime/debug"
 	"syscall"
 
@@ -195,13 +194,12 @@ func (f *workerFlags) reach() (*kube.Reach, error) {
 			return nil, err
 		}
 	}
-	for _, p := range f.allowNS {
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("--allow-namespaces %q: %w", p, err)
-		}
-	}
 	if len(f.allowNS) > 0 {
-		r.Rules = append(r.Rules, kube.AllowNamespaces(f.allowNS))
+		allow := kube.Reach{Rules: []kube.ReachRule{kube.AllowNamespaces(f.allowNS)}}
+		if err := allow.Validate(); err != nil {
+			return nil, fmt.Errorf("--allow-namespaces: %w", err)
+		}
+		r.Rules = append(r.Rules, allow.Rules...)
 	}
 	return r, nil
 }

@@ -46,6 +46,7 @@ type Stack struct {
 	pgData  string
 	server  *exec.Cmd
 	done    chan struct{}
+	logs    []*os.File
 }
 
 // Start starts PostgreSQL, sets up Temporal's schemas, starts the server
@@ -231,6 +232,7 @@ func (s *Stack) logFile(name string) io.Writer {
 	if err != nil {
 		return io.Discard
 	}
+	s.logs = append(s.logs, f)
 	return f
 }
 
@@ -248,6 +250,9 @@ func (s *Stack) Stop() {
 	if s.pgDir != "" {
 		_ = asPostgres(context.Background(), filepath.Join(s.pgBin, "pg_ctl"), "-D", s.pgData, "-m", "fast", "-w", "stop").Run()
 		_ = os.RemoveAll(s.pgDir)
+	}
+	for _, f := range s.logs {
+		_ = f.Close()
 	}
 }
 
