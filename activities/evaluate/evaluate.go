@@ -143,8 +143,10 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	case o.Break:
 		return res, nil
 	}
-	if err := cuedefs.ValidatePending(done); err != nil {
-		return nil, final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err)))
+	if r.filled { // validated above already, unless a result was filled in since
+		if err := cuedefs.ValidatePending(done); err != nil {
+			return nil, final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err)))
+		}
 	}
 	outputs, err := readOutputs(cctx, done, req.Outputs)
 	if err != nil {
@@ -168,7 +170,10 @@ type runner struct {
 	outcome *ops.Outcome
 	memo    map[string]json.RawMessage
 	err     *Error // the first failure; it ends the execution
+	// filled tells a result was filled into the template.
+	filled bool
 }
+
 
 var (
 	doPath       = cue.MakePath(cue.Def("do"))

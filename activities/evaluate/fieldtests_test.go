@@ -295,3 +295,22 @@ last: op.#Log & {data: "last"}
 	require.NoError(t, err)
 	assert.Equal(t, []string{"first", "second", "last"}, res.Logs)
 }
+
+// An operation runs as a whole: a struct holding a #do inside its
+// arguments is data, as in KubeVela. `#do: "steps"` only groups the
+// operations inside it, which run in their order.
+func TestOperationsInsideOperationsAndStepsGroups(t *testing.T) {
+	src := `
+import "vela/op"
+outer: op.#Log & {data: "outer", extra: inner: op.#Log & {data: "inside an operation"}}
+group: {
+  #do: "steps"
+  b: op.#Log & {data: "group b"} @step(2)
+  a: op.#Log & {data: "group a"} @step(1)
+}
+nested: plain: op.#Log & {data: "nested in a plain struct"}
+`
+	res, err := Run(context.Background(), Request{Definition: def(src)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"outer", "group a", "group b", "nested in a plain struct"}, res.Logs)
+}

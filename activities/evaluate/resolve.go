@@ -19,24 +19,30 @@ const maxOperations = 10000
 // resolve runs the template's operations one at a time, as KubeVela does:
 // the next operation is the first one in document order (nested values
 // before the value holding them, `@step(n)` attributes first) that has not
-// run yet. After each operation its result is filled in and the whole
-// template is evaluated again, so conditions over results (`x != _|_`),
-// operations inside comprehensions and values built from earlier results
-// are decided with the results present.
+// run yet. After an operation whose result is filled in, the whole
+// template is evaluated again and searched again, so conditions over
+// results (`x != _|_`), operations inside comprehensions and values built
+// from earlier results are decided with the results present; an operation
+// that fills nothing leaves the template as it was, and the next one is
+// the next found by the same search.
 func (r *runner) resolve(ctx context.Context, v cue.Value) (cue.Value, error) {
 	done := map[string]bool{}
+	var found []cue.Value // the last search's operations, in order
+	searched := false
 	for n := 0; ; n++ {
 		if r.outcome.Stopped() || r.err != nil || ctx.Err() != nil {
 			return v, nil
 		}
-		task, ok := nextTask(v, done)
+		if !searched {
+			found, searched = operations(v), true
+		}
+		task, key, ok := firstNotDone(found, done)
 		if !ok {
 			return v, nil
 		}
 		if n >= maxOperations {
 			return v, fmt.Errorf("more than %d operations in one execution", maxOperations)
 		}
-		key := task.Path().String()
 		done[key] = true
 		op, err := r.lookup(task)
 		if err != nil {
@@ -51,20 +57,30 @@ func (r *runner) resolve(ctx context.Context, v cue.Value) (cue.Value, error) {
 			r.fail(final(ReasonRendering, fmt.Errorf("%s: filling the result: %w", key, err)))
 			continue
 		}
-		v = filled
+		v, searched, r.filled = filled, false, true
 	}
 }
 
-// nextTask finds the first operation not yet run.
-func nextTask(v cue.Value, done map[string]bool) (task cue.Value, found bool) {
+// operations lists the operations in v in the order they run.
+func operations(v cue.Value) []cue.Value {
+	var found []cue.Value
 	walk(v, func(x cue.Value, isTask bool) bool {
-		if !isTask || done[x.Path().String()] {
-			return false
+		if isTask {
+			found = append(found, x)
 		}
-		task, found = x, true
-		return true
+		return false
 	})
-	return task, found
+	return found
+}
+
+// firstNotDone is the first of found that has not run, and its key.
+func firstNotDone(found []cue.Value, done map[string]bool) (cue.Value, string, bool) {
+	for _, x := range found {
+		if key := x.Path().String(); !done[key] {
+			return x, key, true
+		}
+	}
+	return cue.Value{}, "", false
 }
 
 // walk visits the values below v and then v, in document order, skipping
@@ -92,9 +108,12 @@ func walk(v cue.Value, visit func(x cue.Value, isTask bool) bool) bool {
 var dataFields = map[string]bool{"parameter": true, "context": true}
 
 // inspect lists v's children in document order and tells whether v is an
-// operation (a struct with a non-empty #do), reading its fields once:
-// each question asked of a cue.Value costs an evaluation context, and the
-// walk is most of a step's evaluation.
+// operation: a struct with a #do other than "steps". An operation runs as
+// a whole: its fields are its arguments and results, not operations of
+// their own, so they are not searched (KubeVela handles an operation the
+// same way; `#do: "steps"` only groups the operations inside it). Each
+// question asked of a cue.Value costs an evaluation context, and listing
+// a struct's fields sorts them, so a struct is listed at most once.
 func inspect(v cue.Value) (kids []cue.Value, isTask bool) {
 	kind := v.IncompleteKind()
 	if kind&(cue.StructKind|cue.ListKind) == 0 && kind != cue.BottomKind {
@@ -110,22 +129,17 @@ func inspect(v cue.Value) (kids []cue.Value, isTask bool) {
 		}
 		return kids, false
 	}
+	if do, err := v.LookupPath(doPath).String(); err == nil && do != "" && do != stepsDo {
+		return nil, true
+	}
 	// Not only structs: a struct whose comprehension still waits for a
 	// result (`if apply.status.failed > 0`) is incomplete, but its fields
 	// are there to walk.
-	it, err := v.Fields(cue.Optional(true), cue.Hidden(true), cue.Definitions(true))
+	it, err := v.Fields(cue.Optional(true), cue.Hidden(true))
 	if err != nil {
 		return nil, false
 	}
 	for it.Next() {
-		sel := it.Selector()
-		if sel.IsDefinition() {
-			if sel.String() == doLabel {
-				do, err := it.Value().String()
-				isTask = err == nil && do != ""
-			}
-			continue
-		}
 		kids = append(kids, it.Value())
 	}
 	if len(kids) > 1 {
@@ -135,8 +149,11 @@ func inspect(v cue.Value) (kids []cue.Value, isTask bool) {
 		}
 		sort.Stable(byOrder{kids, keys})
 	}
-	return kids, isTask
+	return kids, false
 }
+
+// stepsDo is the #do of a struct that only groups operations.
+const stepsDo = "steps"
 
 // order sorts sibling fields: by @step(n) first, as KubeVela does, then
 // by where they are written. CUE lists fields made by comprehensions ahead
@@ -195,6 +212,3 @@ func stepOrder(v cue.Value) (int, bool) {
 	n, err := strconv.Atoi(strings.TrimSpace(a.Contents()))
 	return n, err == nil
 }
-
-// doLabel names the field that makes a struct an operation.
-var doLabel = doPath.Selectors()[0].String()
