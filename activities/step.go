@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -121,8 +122,13 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *
 }
 
 // parameters are the step's properties with each input set at its
-// parameterKey.
+// parameterKey. The properties are copied only to set inputs: a local
+// activity's input is the workflow's own value, not a decoded copy, and
+// evaluation only reads it.
 func parameters(in stepio.Input) (map[string]any, error) {
+	if !slices.ContainsFunc(in.Step.Inputs, func(i translator.Input) bool { return i.ParameterKey != "" }) {
+		return in.Step.Properties, nil
+	}
 	params := deepCopy(in.Step.Properties)
 	for _, input := range in.Step.Inputs {
 		if input.ParameterKey == "" {

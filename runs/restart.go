@@ -34,7 +34,7 @@ func (c *Client) Restart(ctx context.Context, namespace, name, step string) (cli
 	if err != nil {
 		return nil, fmt.Errorf("restart run %s: %w", id, err)
 	}
-	in := workflows.RunInput{Plan: prev.Plan}
+	in := workflows.RunInput{Plan: prev.Plan, RecordEngine: true}
 	if step != "" {
 		obj, err := c.Status(ctx, namespace, name)
 		if err != nil {

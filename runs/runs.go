@@ -55,7 +55,7 @@ type Object struct {
 // Start starts a planned run under workflow ID "<namespace>/<name>". A run
 // of that name that is still going is an error; a finished one is replaced.
 func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
-	return c.start(ctx, workflows.RunInput{Plan: *plan}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	return c.start(ctx, workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
 }
 
 // Replace starts a run, terminating a run of the same name that is still
@@ -73,7 +73,7 @@ func (c *Client) Replace(ctx context.Context, plan *translator.Plan) (client.Wor
 		}
 	}
 	// A run started meanwhile by someone else is replaced too.
-	return c.start(ctx, workflows.RunInput{Plan: *plan}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+	return c.start(ctx, workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
 }
 
 // ErrAlreadyRunning is Start's answer when a run of that name still runs.

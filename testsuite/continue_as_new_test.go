@@ -107,6 +107,7 @@ spec:
 
 	for _, id := range []string{"default/long-wait", "default/long-wait/grp"} {
 		assert.GreaterOrEqual(t, boundedExecutions(t, ctx, srv, id, 120), 1, "%s continued as new", id)
+		assert.Zero(t, engineMarkers(t, ctx, srv.Client(), id).versions, "%s: each execution is handed the engine version", id)
 	}
 	desc, err := srv.Client().DescribeWorkflowExecution(ctx, "default/long-wait", "")
 	require.NoError(t, err)

@@ -41,6 +41,10 @@ var recorded = map[string]string{
 	"engine-one-group.json":          "default/engine-one/grp",
 	"engine-two.json":                "default/engine-two",
 	"engine-two-group.json":          "default/engine-two/grp",
+	"engine-three.json":              "default/engine-three",
+	"engine-three-continued.json":    "default/engine-three",
+	"engine-three-last.json":         "default/engine-three",
+	"engine-three-group.json":        "default/engine-three/grp",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

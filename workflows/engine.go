@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/translator"
 )
@@ -114,6 +115,14 @@ type RunInput struct {
 	// with other flags (or a restart with new ones) do not change a run in
 	// flight.
 	Engine *Config `json:"engine,omitempty"`
+	// EngineVersion is internal: the engine version a run carries into
+	// its next execution (from version 3; 0 before).
+	EngineVersion workflow.Version `json:"engineVersion,omitempty"`
+	// RecordEngine asks the run to record its engine version with its
+	// engine settings, in one side-effect marker, rather than in a version
+	// marker that also updates a search attribute. velaflow's clients set
+	// it; a run started without it works the same.
+	RecordEngine bool `json:"recordEngine,omitempty"`
 }
 
 // Restart asks for a run to be restarted from a failed step.
@@ -156,6 +165,9 @@ type GroupInput struct {
 	// of the same name ignores them; and it ends terminated when the run
 	// is gone.
 	Chain string `json:"chain,omitempty"`
+	// EngineVersion is the run's engine version (from version 3; 0
+	// before, and the group records its own).
+	EngineVersion workflow.Version `json:"engineVersion,omitempty"`
 }
 
 // GroupResult is what a group's child workflow returns.

@@ -100,6 +100,7 @@ func (r *run) startGroup(ctx workflow.Context, s translator.Step, st *StepStatus
 	if r.pinned {
 		in.Engine = &r.cfg
 	}
+	in.EngineVersion = r.handedOn()
 	if r.outliveRuns {
 		in.Chain = r.chain
 	}
@@ -255,7 +256,7 @@ func (e *Engine) RunGroup(ctx workflow.Context, in *GroupInput) (*GroupResult, e
 //
 //go:noinline
 func (e *Engine) beginGroup(ctx workflow.Context, in *GroupInput) (*run, workflow.Context, workflow.ReceiveChannel, error) {
-	engine := engineVersion(ctx)
+	engine := groupEngine(ctx, in.EngineVersion)
 	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	cfg := e.Config
 	if in.Engine != nil {

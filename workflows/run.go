@@ -129,7 +129,7 @@ func (r *run) end(ctx workflow.Context) (*Status, error) {
 //
 //go:noinline
 func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Context, workflow.ReceiveChannel, error) {
-	engine := engineVersion(ctx)
+	engine, cfg, pinned := e.resolveEngine(ctx, in.EngineVersion, in.Engine, in.RecordEngine)
 	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	state := in.State
 	if in.Restart != nil && state == nil {
@@ -139,7 +139,6 @@ func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Conte
 			return nil, nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidRestart", nil)
 		}
 	}
-	cfg, pinned := e.pinned(ctx, in.Engine, engine)
 	r := newRun(ctx, cfg, &in.Plan, state, "")
 	r.engine, r.pinned = engine, pinned
 	if err := r.start(ctx); err != nil {
@@ -159,6 +158,7 @@ func (r *run) continueRun(ctx workflow.Context, in *RunInput) error {
 		cfg := r.cfg
 		in.Engine = &cfg
 	}
+	in.EngineVersion = r.handedOn()
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, in)
 }
 

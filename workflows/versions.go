@@ -1,6 +1,10 @@
 package workflows
 
-import "go.temporal.io/sdk/workflow"
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+)
 
 // engineChange is the one version marker a run records: version 1 turns
 // on every change that had a marker of its own before it (listed in
@@ -18,11 +22,88 @@ import "go.temporal.io/sdk/workflow"
 // Version 2 (engineOneCoroutineListens): the coroutine that waits for
 // the steps also receives the signals and the cancellation, instead of
 // a coroutine of its own for each.
+//
+// Version 3 (engineInInput): the version is handed to continued
+// executions and to groups in their input, so they record nothing to
+// know it; and a run whose starter asks for it (RunInput.RecordEngine,
+// set by velaflow's clients) records its version with its engine
+// settings, in the one side-effect marker it writes anyway, instead of
+// a version marker: a version marker also updates the run's
+// TemporalChangeVersion search attribute, a write to the visibility
+// store per run and per group.
 const (
 	engineChange              = "engine"
-	engineMax                 = 2
+	engineMax                 = 3
 	engineOneCoroutineListens = 2
+	engineInInput             = 3
 )
+
+// pinnedEngine is what a run records with RecordEngine: its engine
+// version and settings.
+type pinnedEngine struct {
+	Config
+	Version workflow.Version `json:"engineVersion"`
+}
+
+// resolveEngine is the execution's engine version and settings, and
+// whether the settings are the run's own. carried is the version its
+// input hands on (0: none), given the settings it hands on (nil: none);
+// record asks to record them with one side effect.
+func (e *Engine) resolveEngine(ctx workflow.Context, carried workflow.Version, given *Config, record bool) (workflow.Version, Config, bool) {
+	if carried != 0 {
+		mustKnow(carried)
+		if given != nil {
+			return carried, *given, true
+		}
+		return carried, e.Config, false
+	}
+	if record && given == nil {
+		// Replaying a run recorded with a version marker (started by a
+		// worker before version 3) reads it; nothing is recorded then.
+		if workflow.IsReplaying(ctx) {
+			if v := workflow.GetVersion(ctx, engineChange, workflow.DefaultVersion, engineMax); v != workflow.DefaultVersion {
+				cfg, pinned := e.pinned(ctx, given, v)
+				return v, cfg, pinned
+			}
+		}
+		var p pinnedEngine
+		err := workflow.SideEffect(ctx, func(workflow.Context) any { return pinnedEngine{Config: e.Config, Version: engineMax} }).Get(&p)
+		if err != nil || p.Version < engineInInput || p.Version > engineMax {
+			panic(fmt.Sprintf("the run's recorded engine is unreadable (version %d): %v", p.Version, err))
+		}
+		return p.Version, p.Config, true
+	}
+	v := engineVersion(ctx)
+	cfg, pinned := e.pinned(ctx, given, v)
+	return v, cfg, pinned
+}
+
+// groupEngine is a group's engine version: the one its run handed on,
+// else recorded by the group.
+func groupEngine(ctx workflow.Context, carried workflow.Version) workflow.Version {
+	if carried == 0 {
+		return engineVersion(ctx)
+	}
+	mustKnow(carried)
+	return carried
+}
+
+// mustKnow fails the workflow task of a newer worker's run, so that a
+// worker that knows its version takes it.
+func mustKnow(v workflow.Version) {
+	if v > engineMax {
+		panic(fmt.Sprintf("engine version %d is newer than this worker's %d", v, engineMax))
+	}
+}
+
+// handedOn is the version a continued execution or a group is given in
+// its input (0: none, it records its own).
+func (r *run) handedOn() workflow.Version {
+	if r.engine >= engineInInput {
+		return r.engine
+	}
+	return 0
+}
 
 // engineVersion records (or, replaying, reads) the execution's engine
 // version; call it before any other workflow.GetVersion.

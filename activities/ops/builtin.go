@@ -94,9 +94,12 @@ func suspend(_ context.Context, c *Call) (any, error) {
 }
 
 func message(args cue.Value) string {
-	s, _ := args.LookupPath(cue.ParsePath("message")).String()
+	s, _ := args.LookupPath(messagePath).String()
 	return s
 }
+
+// messagePath is parsed once: parsing a path costs more than the lookup.
+var messagePath = cue.MakePath(cue.Str("message"))
 
 // doVar reads (Get) or writes (Put) a variable of the run, by a dotted
 // path. A Get of a variable never written returns no value.
