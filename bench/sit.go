@@ -68,7 +68,10 @@ func (b *bench) sitBursts(ctx context.Context, r *report) error {
 	rate, lost := map[variant][]float64{}, map[variant][]float64{}
 	wcpu, scpu, wpeak, speak := map[variant][]float64{}, map[variant][]float64{}, map[variant][]float64{}, map[variant][]float64{}
 	for rep := range b.s.burstReps {
-		for _, v := range allVariants {
+		// Each repetition starts with the next variant, so none always
+		// follows the same one.
+		for i := range allVariants {
+			v := allVariants[(rep+i)%len(allVariants)]
 			fmt.Printf("burst %d/%d of %d runs × %d steps: %s ...\n", rep+1, b.s.burstReps, b.s.burst, b.s.steps, v)
 			res, err := b.burst(ctx, v, b.s.burst)
 			if err != nil {
