@@ -43,6 +43,9 @@ type Activities struct {
 	LogLevel int
 	// OpenAIBaseURL redirects requests to the OpenAI API ("": none).
 	OpenAIBaseURL string
+	// Heartbeats sends executions' heartbeats at once; nil leaves them to
+	// the SDK, which batches them.
+	Heartbeats HeartbeatSender
 	// PlanDefinitions reads a run's pinned definitions when an execution
 	// names a template neither the catalogue nor the cache holds.
 	PlanDefinitions PlanDefinitions
@@ -75,7 +78,9 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), stepio.ReasonInput, nil)
 	}
-	hb := startHeartbeat(ctx, in.Memo)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hb := startHeartbeat(ctx, in.Memo, a.Heartbeats, cancel)
 	defer hb.stop()
 	env := a.env(in)
 	env.Seen = a.seen(ctx, in.SessionID)

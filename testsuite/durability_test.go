@@ -274,7 +274,7 @@ func (s *holdingService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.hits[key]++
 	s.mu.Unlock()
 	switch key {
-	case "POST /orders":
+	case "POST /orders", "POST /payments":
 		w.Write([]byte(`{"id":"7"}`))
 	case "GET /orders/7":
 		first := false
@@ -633,4 +633,61 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestWorkerKilledAfterTwoPostsRepeatsNeither kills -9 the worker right
+// after a step's second POST, while the GET after it is held: each POST's
+// memo reached the server before the next request was sent (the SDK's own
+// heartbeats would have held the second one back until the end of their
+// batching window), so the retry on the restarted worker sends neither
+// POST again.
+func TestWorkerKilledAfterTwoPostsRepeatsNeither(t *testing.T) {
+	svc := newHoldingService()
+	httpSrv := httptest.NewServer(svc)
+	defer httpSrv.Close()
+	defer svc.release()
+
+	d := newDurableStack(t)
+	d.startServer()
+	d.startWorker()
+	run := writeFile(t, "two-posts.yaml", fmt.Sprintf(`
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: durable}
+spec:
+  workflowSpec:
+    steps:
+      - name: order
+        type: order-and-pay
+        properties: {url: "%s"}
+        outputs: [{name: state, valueFrom: state}]
+`, httpSrv.URL))
+	defs := writeFile(t, "two-posts-defs.yaml", `
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata: {name: order-and-pay}
+spec:
+  schematic:
+    cue:
+      template: |
+        import "vela/http"
+        parameter: url: string
+        order: http.#HTTPPost & {$params: {url: "\(parameter.url)/orders", request: body: "{}"}}
+        pay: http.#HTTPPost & {$params: {url: "\(parameter.url)/payments?order=\(order.$returns.statusCode)", request: body: "{}"}}
+        get: http.#HTTPGet & {$params: url: "\(parameter.url)/orders/7?paid=\(pay.$returns.statusCode)"}
+        state: get.$returns.body
+`)
+	out, errOut, code := d.velaflow(30*time.Second, "run", "-f", run, "--definitions", defs)
+	require.Equal(t, 0, code, "run: %s %s", out, errOut)
+
+	svc.waitHeld(t) // both POSTs are done; no waiting for a heartbeat
+	d.kill("worker")
+	d.startWorker()
+	svc.release()
+
+	st := d.eventually("the run finished", func(st *workflows.Status) bool { return st.Finished })
+	assert.Equal(t, workflows.RunSucceeded, st.Phase, "%+v", st)
+	assert.EqualValues(t, 1, svc.count("POST /orders"), "requests: %v", svc.snapshot())
+	assert.EqualValues(t, 1, svc.count("POST /payments"), "the second POST is not repeated either; requests: %v", svc.snapshot())
+	assert.GreaterOrEqual(t, svc.count("GET /orders/7"), 2, "the retry sends the GET again")
 }

@@ -121,7 +121,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
 	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, Metrics: opts.Metrics, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
-		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter)}
+		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter), Heartbeats: c}
 	if opts.Clusters != nil && !opts.NoWatch {
 		acts.Watcher = &kube.Watcher{Registry: opts.Clusters, Wake: func(ctx context.Context, workflowID, step string) error {
 			return c.SignalWorkflow(ctx, workflowID, "", workflows.SignalWake, step)
