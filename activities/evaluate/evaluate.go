@@ -174,7 +174,6 @@ type runner struct {
 	filled bool
 }
 
-
 var (
 	doPath       = cue.MakePath(cue.Def("do"))
 	providerPath = cue.MakePath(cue.Def("provider"))
