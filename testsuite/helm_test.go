@@ -77,6 +77,16 @@ func TestHelmChart(t *testing.T) {
 	assert.Equal(t, []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"}, kinds(defaults))
 	dryRunApply(t, b, defaults)
 
+	withCRDs := renderChart(t, helm, chart, "--include-crds")
+	var crdNames []string
+	for _, o := range withCRDs {
+		if o.GetKind() == "CustomResourceDefinition" {
+			crdNames = append(crdNames, o.GetName())
+		}
+	}
+	assert.ElementsMatch(t, []string{"workflowruns.core.oam.dev", "workflows.core.oam.dev", "workflowstepdefinitions.core.oam.dev"}, crdNames,
+		"the chart installs KubeVela Workflow's kinds (Helm skips CRDs already there, as KubeVela's)")
+
 	all := renderChart(t, helm, chart, "--values", full)
 	dep := findNamed(t, all, "Deployment", "velaflow")
 	args := strings.Join(containerArgs(t, dep), " ")
