@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/client-go/dynamic"
+
+	"github.com/velaflow/velaflow/deploy/crds"
 	"github.com/velaflow/velaflow/localstack/kubestack"
 )
 
@@ -20,6 +23,17 @@ type localClusters struct {
 	clusters []*kubestack.Cluster
 	// file lists them in the --clusters format.
 	file string
+}
+
+// installOwnCRDs installs KubeVela Workflow's kinds, as `velaflow install
+// crds` does, so kubectl knows WorkflowRuns in a local cluster too.
+func installOwnCRDs(ctx context.Context, c *kubestack.Cluster) error {
+	dc, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return err
+	}
+	_, err = crds.Install(ctx, dc)
+	return err
 }
 
 // startLocalClusters starts the named clusters under dir (their data is
@@ -48,6 +62,9 @@ func startLocalClusters(ctx context.Context, names []string, dir string, crds []
 		go func() {
 			defer wg.Done()
 			c, err := kubestack.Start(ctx, kubestack.Options{Name: name, Dir: filepath.Join(dir, name)})
+			if err == nil {
+				err = installOwnCRDs(ctx, c)
+			}
 			if err == nil && len(crdData) > 0 {
 				err = kubestack.InstallCRDs(ctx, c.RESTConfig(), crdData...)
 			}
