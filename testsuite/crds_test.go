@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/velaflow/velaflow/deploy/crds"
 	"github.com/velaflow/velaflow/localstack/kubestack"
 )
 
@@ -39,8 +40,7 @@ func TestInstallCRDs(t *testing.T) {
 		assert.Contains(t, out, "kept workflowstepdefinitions.core.oam.dev")
 	}
 
-	crd, err := dc.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}).
-		Get(ctx, "workflowruns.core.oam.dev", metav1.GetOptions{})
+	crd, err := dc.Resource(crds.Resource).Get(ctx, "workflowruns.core.oam.dev", metav1.GetOptions{})
 	require.NoError(t, err)
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
 	require.Len(t, versions, 1)

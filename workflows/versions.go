@@ -62,15 +62,16 @@ func (e *Engine) resolveEngine(ctx workflow.Context, carried workflow.Version, g
 		// worker before version 3) reads it; nothing is recorded then.
 		if workflow.IsReplaying(ctx) {
 			if v := workflow.GetVersion(ctx, engineChange, workflow.DefaultVersion, engineMax); v != workflow.DefaultVersion {
-				cfg, pinned := e.pinned(ctx, given, v)
+				cfg, pinned := e.pinned(ctx, nil, v)
 				return v, cfg, pinned
 			}
 		}
 		var p pinnedEngine
 		err := workflow.SideEffect(ctx, func(workflow.Context) any { return pinnedEngine{Config: e.Config, Version: engineMax} }).Get(&p)
-		if err != nil || p.Version < engineInInput || p.Version > engineMax {
+		if err != nil || p.Version < engineInInput {
 			panic(fmt.Sprintf("the run's recorded engine is unreadable (version %d): %v", p.Version, err))
 		}
+		mustKnow(p.Version)
 		return p.Version, p.Config, true
 	}
 	v := engineVersion(ctx)

@@ -29,7 +29,9 @@ const Label = "app.kubernetes.io/part-of"
 // FieldManager is the server-side apply field manager of Install.
 const FieldManager = "velaflow"
 
-var resource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+// Resource is the resource of apiextensions.k8s.io/v1
+// CustomResourceDefinitions.
+var Resource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // All returns the CustomResourceDefinitions, by file name order.
 func All() ([]*unstructured.Unstructured, error) {
@@ -69,7 +71,7 @@ func Install(ctx context.Context, dc dynamic.Interface) ([]Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := dc.Resource(resource)
+	res := dc.Resource(Resource)
 	var done []Outcome
 	for _, crd := range all {
 		name := crd.GetName()
@@ -87,34 +89,45 @@ func Install(ctx context.Context, dc dynamic.Interface) ([]Outcome, error) {
 		done = append(done, Outcome{Name: name})
 	}
 	for _, o := range done {
-		if err := waitEstablished(ctx, res, o.Name); err != nil {
+		if err := WaitEstablished(ctx, res, o.Name); err != nil {
 			return done, err
 		}
 	}
 	return done, nil
 }
 
-func waitEstablished(ctx context.Context, res dynamic.ResourceInterface, name string) error {
+// WaitEstablished waits until the CustomResourceDefinition name is
+// Established, so its resources can be used at once.
+func WaitEstablished(ctx context.Context, res dynamic.ResourceInterface, name string) error {
+	last := "not read yet"
 	for {
 		got, err := res.Get(ctx, name, metav1.GetOptions{})
-		if err == nil && condition(got, "Established") {
-			return nil
+		if err != nil {
+			last = err.Error()
+		} else {
+			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+			established := false
+			last = "no Established condition yet"
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				typ, _ := m["type"].(string)
+				status, _ := m["status"].(string)
+				if typ == "NamesAccepted" && status == "False" {
+					return fmt.Errorf("CustomResourceDefinition %s: names not accepted: %v", name, m["message"])
+				}
+				if typ == "Established" {
+					established = status == "True"
+					last = fmt.Sprintf("Established=%s: %v", status, m["message"])
+				}
+			}
+			if established {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("CustomResourceDefinition %s is not Established: %w", name, ctx.Err())
+			return fmt.Errorf("wait for CustomResourceDefinition %s to be Established: %w (last: %s)", name, ctx.Err(), last)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func condition(obj *unstructured.Unstructured, typ string) bool {
-	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == typ && m["status"] == "True" {
-			return true
-		}
-	}
-	return false
 }

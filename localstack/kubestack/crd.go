@@ -6,19 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-)
 
-// CRDResource is the resource of apiextensions.k8s.io/v1
-// CustomResourceDefinitions.
-var CRDResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	"github.com/velaflow/velaflow/deploy/crds"
+)
 
 // FieldManager is the server-side apply field manager of InstallCRDs.
 const FieldManager = "kubestack"
@@ -27,7 +23,7 @@ const FieldManager = "kubestack"
 // YAML or JSON, several documents per file allowed) with server-side apply
 // and waits until each is Established, so its resources can be used at once.
 func InstallCRDs(ctx context.Context, cfg *rest.Config, crdYAML ...[]byte) error {
-	var crds []*unstructured.Unstructured
+	var defs []*unstructured.Unstructured
 	for i, doc := range crdYAML {
 		objs, err := DecodeObjects(doc)
 		if err != nil {
@@ -40,59 +36,25 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config, crdYAML ...[]byte) error
 			if o.GetName() == "" {
 				return fmt.Errorf("CRD file %d: a CustomResourceDefinition has no metadata.name", i+1)
 			}
-			crds = append(crds, o)
+			defs = append(defs, o)
 		}
 	}
 	dc, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	res := dc.Resource(CRDResource)
-	for _, crd := range crds {
+	res := dc.Resource(crds.Resource)
+	for _, crd := range defs {
 		if _, err := res.Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
 			return fmt.Errorf("apply CustomResourceDefinition %s: %w", crd.GetName(), err)
 		}
 	}
-	for _, crd := range crds {
-		if err := waitEstablished(ctx, res, crd.GetName()); err != nil {
+	for _, crd := range defs {
+		if err := crds.WaitEstablished(ctx, res, crd.GetName()); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func waitEstablished(ctx context.Context, res dynamic.ResourceInterface, name string) error {
-	last := "not read yet"
-	for {
-		got, err := res.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			last = err.Error()
-		} else {
-			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-			established := false
-			last = "no Established condition yet"
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				typ, _ := m["type"].(string)
-				status, _ := m["status"].(string)
-				if typ == "NamesAccepted" && status == "False" {
-					return fmt.Errorf("CustomResourceDefinition %s: names not accepted: %v", name, m["message"])
-				}
-				if typ == "Established" {
-					established = status == "True"
-					last = fmt.Sprintf("Established=%s: %v", status, m["message"])
-				}
-			}
-			if established {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for CustomResourceDefinition %s to be Established: %w (last: %s)", name, ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // DecodeObjects decodes the Kubernetes objects of a YAML stream (documents
