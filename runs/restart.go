@@ -21,7 +21,12 @@ import (
 // re-run, and the other steps keep their results. A run still going is
 // terminated first.
 func (c *Client) Restart(ctx context.Context, namespace, name, step string) (client.WorkflowRun, error) {
-	id := translator.WorkflowID(namespace, name)
+	return c.RestartID(ctx, c.ID(ctx, namespace, name), step)
+}
+
+// RestartID is Restart for the run with workflow ID id. A run started
+// from a WorkflowRun object stays tied to it.
+func (c *Client) RestartID(ctx context.Context, id, step string) (client.WorkflowRun, error) {
 	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		var nf *serviceerror.NotFound
@@ -34,13 +39,13 @@ func (c *Client) Restart(ctx context.Context, namespace, name, step string) (cli
 	if err != nil {
 		return nil, fmt.Errorf("restart run %s: %w", id, err)
 	}
-	in := workflows.RunInput{Plan: prev.Plan, RecordEngine: true}
+	in := workflows.RunInput{Plan: prev.Plan, RecordEngine: true, Object: prev.Object}
 	if step != "" {
-		obj, err := c.Status(ctx, namespace, name)
+		status, err := c.StatusID(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		st := findStep(obj.Status.Steps, step)
+		st := findStep(status.Steps, step)
 		if st == nil {
 			return nil, fmt.Errorf("run %s has no step %q", id, step)
 		}
@@ -51,14 +56,14 @@ func (c *Client) Restart(ctx context.Context, namespace, name, step string) (cli
 		if err != nil {
 			return nil, fmt.Errorf("restart run %s: read its variables: %w", id, err)
 		}
-		in.Restart = &workflows.Restart{Step: step, Previous: obj.Status, Vars: vars}
+		in.Restart = &workflows.Restart{Step: step, Previous: status, Vars: vars}
 	}
 	if desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		if err := c.terminate(ctx, id, &prev.Plan); err != nil {
 			return nil, err
 		}
 	}
-	return c.start(ctx, in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	return c.start(ctx, id, in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
 }
 
 // vars are a run's variables. Runs of engines that kept none to query
@@ -98,7 +103,11 @@ func (c *Client) input(ctx context.Context, id, runID string) (*workflows.RunInp
 // workflows, which outlive the run's executions, and waits until they
 // have closed, so a new run can start them under the same IDs.
 func (c *Client) terminate(ctx context.Context, id string, plan *translator.Plan) error {
-	if err := c.Temporal.TerminateWorkflow(ctx, id, "", "replaced"); err != nil {
+	return c.terminateFor(ctx, id, plan, "replaced")
+}
+
+func (c *Client) terminateFor(ctx context.Context, id string, plan *translator.Plan, reason string) error {
+	if err := c.Temporal.TerminateWorkflow(ctx, id, "", reason); err != nil {
 		var nf *serviceerror.NotFound
 		if !errors.As(err, &nf) {
 			return fmt.Errorf("terminate run %s: %w", id, err)

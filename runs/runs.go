@@ -55,7 +55,7 @@ type Object struct {
 // Start starts a planned run under workflow ID "<namespace>/<name>". A run
 // of that name that is still going is an error; a finished one is replaced.
 func (c *Client) Start(ctx context.Context, plan *translator.Plan) (client.WorkflowRun, error) {
-	return c.start(ctx, workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	return c.start(ctx, plan.ID(), workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
 }
 
 // Replace starts a run, terminating a run of the same name that is still
@@ -73,16 +73,16 @@ func (c *Client) Replace(ctx context.Context, plan *translator.Plan) (client.Wor
 		}
 	}
 	// A run started meanwhile by someone else is replaced too.
-	return c.start(ctx, workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+	return c.start(ctx, id, workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
 }
 
 // ErrAlreadyRunning is Start's answer when a run of that name still runs.
 var ErrAlreadyRunning = errors.New("is still running")
 
-func (c *Client) start(ctx context.Context, in workflows.RunInput, conflict enumspb.WorkflowIdConflictPolicy) (client.WorkflowRun, error) {
+func (c *Client) start(ctx context.Context, id string, in workflows.RunInput, conflict enumspb.WorkflowIdConflictPolicy) (client.WorkflowRun, error) {
 	plan := &in.Plan
 	opts := client.StartWorkflowOptions{
-		ID:                    plan.ID(),
+		ID:                    id,
 		TaskQueue:             c.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		// Without this the SDK answers with the running run's handle and
@@ -99,17 +99,30 @@ func (c *Client) start(ctx context.Context, in workflows.RunInput, conflict enum
 	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return nil, fmt.Errorf("run %s %w: it was not started again (velaflow run --replace terminates it and starts this one; velaflow restart runs it again)", plan.ID(), ErrAlreadyRunning)
+		return nil, fmt.Errorf("run %s %w: it was not started again (velaflow run --replace terminates it and starts this one; velaflow restart runs it again)", id, ErrAlreadyRunning)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("start run %s: %w", plan.ID(), err)
+		return nil, fmt.Errorf("start run %s: %w", id, err)
 	}
 	return run, nil
 }
 
 // Status returns the run's current status (the latest run of that name).
 func (c *Client) Status(ctx context.Context, namespace, name string) (*Object, error) {
-	id := translator.WorkflowID(namespace, name)
+	st, err := c.StatusID(ctx, c.ID(ctx, namespace, name))
+	if err != nil {
+		return nil, err
+	}
+	return &Object{
+		APIVersion: translator.GroupV1alpha1,
+		Kind:       translator.KindWorkflowRun,
+		Metadata:   translator.ObjectMeta{Name: name, Namespace: namespace},
+		Status:     st,
+	}, nil
+}
+
+// StatusID is the current status of the run with workflow ID id.
+func (c *Client) StatusID(ctx context.Context, id string) (*workflows.Status, error) {
 	v, err := c.Temporal.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
 	var st workflows.Status
 	if err == nil {
@@ -129,12 +142,7 @@ func (c *Client) Status(ctx context.Context, namespace, name string) (*Object, e
 		return nil, fmt.Errorf("status of run %s: %w", id, err)
 	}
 	c.liveGroups(ctx, id, &st)
-	return &Object{
-		APIVersion: translator.GroupV1alpha1,
-		Kind:       translator.KindWorkflowRun,
-		Metadata:   translator.ObjectMeta{Name: name, Namespace: namespace},
-		Status:     &st,
-	}, nil
+	return &st, nil
 }
 
 // liveGroups shows a running group's sub-steps as the group's own child
@@ -221,7 +229,12 @@ func fingerprint(st *workflows.Status) string {
 
 // Signal sends suspend, resume or terminate to a run.
 func (c *Client) Signal(ctx context.Context, namespace, name, signal string) error {
-	id := translator.WorkflowID(namespace, name)
+	return c.SignalID(ctx, c.ID(ctx, namespace, name), signal)
+}
+
+// SignalID sends suspend, resume or terminate to the run with workflow ID
+// id.
+func (c *Client) SignalID(ctx context.Context, id, signal string) error {
 	if err := c.Temporal.SignalWorkflow(ctx, id, "", signal, nil); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -284,7 +297,7 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Summary, error) 
 // step name; the sub-steps of a group still running are read from the
 // group's child workflow.
 func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][]string, error) {
-	id := translator.WorkflowID(namespace, name)
+	id := c.ID(ctx, namespace, name)
 	logs := map[string][]string{}
 	if err := c.queryInto(ctx, id, workflows.QueryLogs, &logs); err != nil {
 		var nf *serviceerror.NotFound
@@ -293,11 +306,11 @@ func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][
 		}
 		return nil, fmt.Errorf("logs of run %s: %w", id, err)
 	}
-	obj, err := c.Status(ctx, namespace, name)
+	status, err := c.StatusID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	for _, st := range obj.Status.Steps {
+	for _, st := range status.Steps {
 		if len(st.SubSteps) == 0 || st.Phase == workflows.StepPending || st.Phase == workflows.StepSkipped {
 			continue
 		}

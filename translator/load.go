@@ -55,10 +55,7 @@ func (in *inputs) warnf(format string, args ...any) {
 // Workflows and WorkflowStepDefinitions (.yaml, .yml, .cue); files may hold
 // any of the three kinds.
 func readInputs(files, definitionPaths []string) (*inputs, Errors) {
-	in := &inputs{workflows: map[string]*document{}, definitions: map[string]cuedefs.Definition{}, broken: map[string]Errors{}}
-	for k, v := range cuedefs.Builtins() {
-		in.definitions[k] = v
-	}
+	in := newInputs()
 	var errs Errors
 	for _, p := range definitionPaths {
 		paths, err := definitionFiles(p)
@@ -74,6 +71,15 @@ func readInputs(files, definitionPaths []string) (*inputs, Errors) {
 		errs = append(errs, in.readFile(f, true)...)
 	}
 	return in, errs
+}
+
+// newInputs holds the built-in definitions.
+func newInputs() *inputs {
+	in := &inputs{workflows: map[string]*document{}, definitions: map[string]cuedefs.Definition{}, broken: map[string]Errors{}}
+	for k, v := range cuedefs.Builtins() {
+		in.definitions[k] = v
+	}
+	return in
 }
 
 // definitionFiles lists the definition files in a folder, or the file itself.
@@ -110,6 +116,11 @@ func (in *inputs) readFile(file string, runsAllowed bool) Errors {
 	if err != nil {
 		return Errors{{File: file, Line: 1, Msg: err.Error()}}
 	}
+	return in.readData(file, data, runsAllowed)
+}
+
+// readData reads one file's content; file names it in errors.
+func (in *inputs) readData(file string, data []byte, runsAllowed bool) Errors {
 	if filepath.Ext(file) == ".cue" {
 		d, err := cuedefs.ParseCUEFile(file, data)
 		if err != nil {

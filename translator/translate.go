@@ -43,6 +43,11 @@ func TranslateAll(opts Options) (*Result, error) {
 		return nil, fmt.Errorf("no files given")
 	}
 	in, errs := readInputs(opts.Files, opts.DefinitionPaths)
+	return in.translate(errs, opts.Files)
+}
+
+// translate plans every run read, given the problems reading found.
+func (in *inputs) translate(errs Errors, files []string) (*Result, error) {
 	res := &Result{Objects: in.objects}
 	used := map[string]bool{}
 	for _, doc := range in.runs {
@@ -57,7 +62,7 @@ func TranslateAll(opts Options) (*Result, error) {
 	}
 	if len(res.Plans) == 0 {
 		var none Errors
-		for _, f := range opts.Files {
+		for _, f := range files {
 			none = append(none, FieldError{File: f, Line: 1, Msg: "no WorkflowRun found (a run is a document of kind WorkflowRun)"})
 		}
 		return nil, none

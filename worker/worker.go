@@ -130,6 +130,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterActivityWithOptions(acts.ListClusters, activity.RegisterOptions{Name: stepio.ListClustersName})
 	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: stepio.EvaluateConditionName})
+	w.RegisterActivityWithOptions(acts.MirrorStatus, activity.RegisterOptions{Name: stepio.MirrorStatusName})
 	if acts.Watcher != nil {
 		return &watchingWorker{Worker: w, watcher: acts.Watcher}
 	}

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -123,6 +124,10 @@ type RunInput struct {
 	// marker that also updates a search attribute. velaflow's clients set
 	// it; a run started without it works the same.
 	RecordEngine bool `json:"recordEngine,omitempty"`
+	// Object is the WorkflowRun object the run was started from (by the
+	// controller): the run writes its status into it, from engine
+	// version 4.
+	Object *stepio.RunObject `json:"object,omitempty"`
 }
 
 // Restart asks for a run to be restarted from a failed step.

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -91,6 +92,9 @@ type run struct {
 	// pinned tells the engine settings are the run's own (they go to its
 	// groups and across continue-as-new).
 	pinned bool
+	// mirror writes the status into the run's WorkflowRun object (runs
+	// the controller started; nil for others).
+	mirror *mirror
 }
 
 // Run interprets the plan. It returns the final status; a run that ends
@@ -121,6 +125,7 @@ func (e *Engine) Run(ctx workflow.Context, in *RunInput) (*Status, error) {
 //go:noinline
 func (r *run) end(ctx workflow.Context) (*Status, error) {
 	st, err := r.finish(ctx)
+	r.flushMirror(ctx)
 	recordFinished(ctx, r.status)
 	return st, err
 }
@@ -144,6 +149,11 @@ func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Conte
 	if err := r.start(ctx); err != nil {
 		return nil, nil, nil, err
 	}
+	var mirrored *stepio.ObjectStatus
+	if in.State != nil {
+		mirrored = in.State.Mirrored
+	}
+	r.startMirror(ctx, in.Object, mirrored)
 	if in.State == nil {
 		recordInitialized(ctx)
 	}
@@ -153,7 +163,9 @@ func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Conte
 
 // continueRun is the continue-as-new that carries the run on.
 func (r *run) continueRun(ctx workflow.Context, in *RunInput) error {
+	r.flushMirror(ctx)
 	in.State, in.Restart = r.carried(ctx), nil
+	in.State.Mirrored = r.mirrored()
 	if r.pinned {
 		cfg := r.cfg
 		in.Engine = &cfg
@@ -436,6 +448,7 @@ func (r *run) refresh(ctx workflow.Context) {
 		r.status.Suspend = phase == RunSuspending
 	}
 	r.status.Terminated = r.terminated
+	r.statusChanged()
 	if r.status.Phase != r.phase {
 		r.phase = r.status.Phase
 		// Without the attribute registered the upsert fails the workflow

@@ -3,6 +3,8 @@ package workflows
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/velaflow/velaflow/stepio"
 )
 
 // State is everything a run (or a group) needs to pick up where it was: it
@@ -22,6 +24,9 @@ type State struct {
 	// Published is what the last report said, in phases and reasons
 	// (groups that outlive runs), so the next execution does not repeat it.
 	Published string `json:"published,omitempty"`
+	// Mirrored is the status the run last wrote into its WorkflowRun
+	// object.
+	Mirrored *stepio.ObjectStatus `json:"mirrored,omitempty"`
 }
 
 // stepLoop is where a step is in its execute loop.

@@ -31,11 +31,17 @@ import (
 // a version marker: a version marker also updates the run's
 // TemporalChangeVersion search attribute, a write to the visibility
 // store per run and per group.
+//
+// Version 4 (engineMirrorsObject): a run whose input names its
+// WorkflowRun object (RunInput.Object, set by the controller) writes its
+// status into the object as it changes (mirror.go), and ends only once
+// the object shows its final status.
 const (
 	engineChange              = "engine"
-	engineMax                 = 3
+	engineMax                 = 4
 	engineOneCoroutineListens = 2
 	engineInInput             = 3
+	engineMirrorsObject       = 4
 )
 
 // pinnedEngine is what a run records with RecordEngine: its engine

@@ -86,7 +86,7 @@ func newRoot() *cobra.Command {
 		newRestartCmd(g),
 		newLogsCmd(g),
 		newClusterCmd(g),
-		newTranslateCmd(), newDefCmd(), newInstallCmd(),
+		newTranslateCmd(), newDefCmd(), newInstallCmd(), newControllerCmd(g),
 	)
 	return root
 }

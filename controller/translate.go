@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/velaflow/velaflow/translator"
+)
+
+var (
+	runGVK        = schema.GroupVersionKind{Group: "core.oam.dev", Version: "v1alpha1", Kind: translator.KindWorkflowRun}
+	workflowGVK   = schema.GroupVersionKind{Group: "core.oam.dev", Version: "v1alpha1", Kind: translator.KindWorkflow}
+	definitionGVK = schema.GroupVersionKind{Group: "core.oam.dev", Version: "v1beta1", Kind: translator.KindWorkflowStepDefinition}
+)
+
+// translate plans a WorkflowRun object with the cluster's Workflows and
+// WorkflowStepDefinitions, as KubeVela resolves them: the run's namespace
+// first, then the system namespace; then the built-ins. The definitions
+// are read from the API server, not a cache, so a definition applied with
+// its run is found.
+func (r *Reconciler) translate(ctx context.Context, obj *unstructured.Unstructured) (*translator.Plan, error) {
+	var defs []translator.Source
+	for _, ns := range r.definitionNamespaces(obj.GetNamespace()) {
+		for _, gvk := range []schema.GroupVersionKind{definitionGVK, workflowGVK} {
+			found, err := r.list(ctx, gvk, ns)
+			if err != nil {
+				return nil, err
+			}
+			defs = append(defs, found...)
+		}
+	}
+	run, err := source(obj, "spec")
+	if err != nil {
+		return nil, err
+	}
+	res, err := translator.TranslateSources([]translator.Source{run}, defs)
+	if err != nil {
+		return nil, invalid{describe(err, run.Name)}
+	}
+	return res.Plans[0], nil
+}
+
+// definitionNamespaces are searched in this order; later ones win.
+func (r *Reconciler) definitionNamespaces(ns string) []string {
+	if ns == r.opts.SystemNamespace {
+		return []string{ns}
+	}
+	return []string{r.opts.SystemNamespace, ns}
+}
+
+// list reads the objects of a kind in a namespace as translator sources;
+// a kind the cluster does not have is none.
+func (r *Reconciler) list(ctx context.Context, gvk schema.GroupVersionKind, ns string) ([]translator.Source, error) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := r.reader.List(ctx, l, client.InNamespace(ns)); err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list %ss in namespace %s: %w", gvk.Kind, ns, err)
+	}
+	var out []translator.Source
+	for i := range l.Items {
+		s, err := source(&l.Items[i], "spec", "mode", "steps")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// source is an object as the translator reads it: the fields users write,
+// without what the API server adds.
+func source(obj *unstructured.Unstructured, fields ...string) (translator.Source, error) {
+	md := map[string]any{"name": obj.GetName(), "namespace": obj.GetNamespace()}
+	if l := obj.GetLabels(); len(l) > 0 {
+		md["labels"] = l
+	}
+	if a := obj.GetAnnotations(); len(a) > 0 {
+		md["annotations"] = a
+	}
+	m := map[string]any{"apiVersion": obj.GetAPIVersion(), "kind": obj.GetKind(), "metadata": md}
+	for _, f := range fields {
+		if v, ok := obj.Object[f]; ok {
+			m[f] = v
+		}
+	}
+	data, err := yaml.Marshal(m)
+	name := fmt.Sprintf("%s %s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
+	return translator.Source{Name: name, Data: data}, err
+}
+
+// invalid is a run the translator refused; its message goes to .status.
+type invalid struct{ msg string }
+
+func (e invalid) Error() string { return e.msg }
+
+// describe lists the translator's problems by field path; a problem in
+// another object (a definition) names that object.
+func describe(err error, run string) string {
+	es, ok := err.(translator.Errors)
+	if !ok {
+		return err.Error()
+	}
+	lines := make([]string, 0, len(es))
+	for _, e := range es {
+		var b strings.Builder
+		if e.File != run {
+			b.WriteString(e.File + ": ")
+		}
+		if e.Field != "" {
+			b.WriteString(e.Field + ": ")
+		}
+		b.WriteString(e.Msg)
+		lines = append(lines, b.String())
+	}
+	return strings.Join(lines, "; ")
+}

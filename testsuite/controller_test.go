@@ -1,0 +1,397 @@
+package testsuite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/velaflow/velaflow/deploy/crds"
+	"github.com/velaflow/velaflow/stepio"
+)
+
+var (
+	wrGVR  = schema.GroupVersionResource{Group: "core.oam.dev", Version: "v1alpha1", Resource: "workflowruns"}
+	wsdGVR = schema.GroupVersionResource{Group: "core.oam.dev", Version: "v1beta1", Resource: "workflowstepdefinitions"}
+)
+
+// controllerBed is a namespace of the shanghai cluster with velaflow's
+// CRDs, and `velaflow controller` processes watching it.
+type controllerBed struct {
+	b   *kubeBed
+	ns  string
+	dyn dynamic.Interface
+	// procs are the controller processes started, the last one running.
+	procs []*exec.Cmd
+}
+
+func newControllerBed(t *testing.T, ns string) *controllerBed {
+	t.Helper()
+	b := theKubeBed(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dc := b.dyn(t, "shanghai")
+	_, err := crds.Install(ctx, dc)
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(b.clusters["shanghai"].RESTConfig())
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	cb := &controllerBed{b: b, ns: ns, dyn: dc}
+	t.Cleanup(cb.stop)
+	cb.start(t)
+	return cb
+}
+
+// start starts a controller process; its log goes to the test's log
+// when the test fails.
+func (cb *controllerBed) start(t *testing.T) {
+	t.Helper()
+	logFile, err := os.CreateTemp(t.TempDir(), "controller-*.log")
+	require.NoError(t, err)
+	cmd := exec.Command(shared.cli, "--address", shared.address, "--task-queue", cb.b.taskQueue, "controller",
+		"--kubeconfig", cb.b.clusters["shanghai"].Kubeconfig, "--cluster-name", "shanghai", "--namespace", cb.ns, "-v")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	require.NoError(t, cmd.Start())
+	cb.procs = append(cb.procs, cmd)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("controller log:\n%s", b)
+		}
+	})
+}
+
+// kill ends the running controller with SIGKILL.
+func (cb *controllerBed) kill(t *testing.T) {
+	t.Helper()
+	p := cb.procs[len(cb.procs)-1]
+	require.NoError(t, p.Process.Signal(syscall.SIGKILL))
+	_ = p.Wait()
+}
+
+func (cb *controllerBed) stop() {
+	for _, p := range cb.procs {
+		if p.ProcessState == nil {
+			_ = p.Process.Signal(syscall.SIGTERM)
+			_ = p.Wait()
+		}
+	}
+}
+
+// apply creates the objects of a YAML stream in the bed's namespace.
+func (cb *controllerBed) apply(t *testing.T, docs string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, doc := range strings.Split(strings.TrimSpace(docs), "\n---\n") {
+		var obj map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &obj))
+		u := &unstructured.Unstructured{Object: obj}
+		gvr := wrGVR
+		if u.GetKind() == "WorkflowStepDefinition" {
+			gvr = wsdGVR
+		}
+		_, err := cb.dyn.Resource(gvr).Namespace(cb.ns).Create(ctx, u, metav1.CreateOptions{FieldManager: "kubectl-client-side-apply"})
+		require.NoError(t, err, "create %s %s", u.GetKind(), u.GetName())
+	}
+}
+
+func (cb *controllerBed) get(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	u, err := cb.dyn.Resource(wrGVR).Namespace(cb.ns).Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return u
+}
+
+// waitStatus watches the run's object until its status satisfies cond.
+func (cb *controllerBed) waitStatus(t *testing.T, name, what string, cond func(*stepio.ObjectStatus) bool) *unstructured.Unstructured {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	ri := cb.dyn.Resource(wrGVR).Namespace(cb.ns)
+	var last *unstructured.Unstructured
+	for ctx.Err() == nil {
+		list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+		require.NoError(t, err)
+		if len(list.Items) == 1 {
+			last = &list.Items[0]
+			if cond(statusOf(t, last)) {
+				return last
+			}
+		}
+		w, err := ri.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: list.GetResourceVersion()})
+		require.NoError(t, err)
+		for ev := range w.ResultChan() {
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok || ev.Type == watch.Deleted {
+				continue
+			}
+			last = u
+			if cond(statusOf(t, u)) {
+				w.Stop()
+				return u
+			}
+		}
+	}
+	b, _ := json.MarshalIndent(last, "", "  ")
+	t.Fatalf("WorkflowRun %s: timed out waiting until %s; last seen:\n%s", name, what, b)
+	return nil
+}
+
+func statusOf(t *testing.T, u *unstructured.Unstructured) *stepio.ObjectStatus {
+	t.Helper()
+	raw, ok := u.Object["status"]
+	if !ok || raw == nil {
+		return &stepio.ObjectStatus{}
+	}
+	b, err := json.Marshal(raw)
+	require.NoError(t, err)
+	var st stepio.ObjectStatus
+	require.NoError(t, json.Unmarshal(b, &st))
+	return &st
+}
+
+func phaseIs(phase string) func(*stepio.ObjectStatus) bool {
+	return func(st *stepio.ObjectStatus) bool { return st.Phase == phase }
+}
+
+// patchStatus writes into the status subresource as KubeVela's tooling
+// does (a JSON merge patch).
+func (cb *controllerBed) patchStatus(t *testing.T, name string, patch map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"status": patch})
+	require.NoError(t, err)
+	_, err = cb.dyn.Resource(wrGVR).Namespace(cb.ns).Patch(context.Background(), name, types.MergePatchType, body,
+		metav1.PatchOptions{FieldManager: "vela"}, "status")
+	require.NoError(t, err)
+}
+
+// steps is the object's steps with running suspend steps marked
+// succeeded (what `vela workflow resume` writes) or running steps failed
+// by Terminate (`vela workflow terminate`).
+func stepsAs(st *stepio.ObjectStatus, resume bool) []map[string]any {
+	var out []map[string]any
+	for _, s := range st.Steps {
+		m := map[string]any{"id": s.ID, "name": s.Name, "type": s.Type, "phase": s.Phase}
+		switch {
+		case resume && s.Type == "suspend" && (s.Phase == "running" || s.Phase == "suspending"):
+			m["phase"] = "succeeded"
+		case !resume && (s.Phase == "running" || s.Phase == "suspending"):
+			m["phase"], m["reason"] = "failed", "Terminate"
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// workflowRuns counts the Temporal executions under a workflow ID.
+func workflowRuns(t *testing.T, id string) int {
+	t.Helper()
+	n := 0
+	var token []byte
+	for {
+		resp, err := shared.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s'", id), NextPageToken: token})
+		require.NoError(t, err)
+		n += len(resp.Executions)
+		token = resp.NextPageToken
+		if len(token) == 0 {
+			return n
+		}
+	}
+}
+
+const controllerDefinition = `
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata:
+  name: say
+  annotations:
+    definition.oam.dev/description: Says something in the step's status.
+spec:
+  schematic:
+    cue:
+      template: |
+        import "vela/builtin"
+        parameter: {
+          words: string
+        }
+        say: builtin.#Message & {$params: message: parameter.words}
+`
+
+func suspendingRun(name string) string {
+	return fmt.Sprintf(`
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata:
+  name: %s
+spec:
+  workflowSpec:
+    steps:
+      - name: hello
+        type: say
+        properties:
+          words: hello
+      - name: approve
+        type: suspend
+      - name: goodbye
+        type: say
+        properties:
+          words: goodbye
+`, name)
+}
+
+// A WorkflowRun applied to the cluster runs on Temporal with the
+// cluster's own step definition; its status is mirrored into the object
+// as it runs (suspending at the suspend step), `vela workflow resume`'s
+// status patch resumes it, and it ends succeeded in .status.
+func TestControllerRunsAnObjectAndResumesFromStatus(t *testing.T) {
+	cb := newControllerBed(t, "ctl-resume")
+	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("release"))
+
+	u := cb.waitStatus(t, "release", "suspending at approve", phaseIs("suspending"))
+	st := statusOf(t, u)
+	assert.True(t, st.Suspend)
+	require.Len(t, st.Steps, 3)
+	assert.Equal(t, "succeeded", st.Steps[0].Phase)
+	assert.Equal(t, "hello", st.Steps[0].Message)
+	assert.Equal(t, "StepByStep", st.Mode.Steps)
+	assert.Equal(t, u.GetGeneration(), st.ObservedGeneration)
+	assert.Contains(t, u.GetFinalizers(), "velaflow.dev/terminate-run")
+
+	cb.patchStatus(t, "release", map[string]any{"suspend": false, "steps": stepsAs(st, true)})
+	u = cb.waitStatus(t, "release", "succeeded", phaseIs("succeeded"))
+	st = statusOf(t, u)
+	assert.True(t, st.Finished)
+	assert.False(t, st.Suspend)
+	assert.NotNil(t, st.EndTime)
+	for _, s := range st.Steps {
+		assert.Equal(t, "succeeded", s.Phase, s.Name)
+	}
+	assert.Equal(t, "goodbye", st.Steps[2].Message)
+	assert.Equal(t, 1, workflowRuns(t, fmt.Sprintf("ctl-resume/release/%s", u.GetUID())))
+}
+
+// `vela workflow suspend` (status.suspend: true) suspends a run that is
+// executing, `vela workflow terminate` ends it terminated, and `vela
+// workflow restart` (the status reset) runs it again from the start.
+func TestControllerSuspendTerminateRestartFromStatus(t *testing.T) {
+	cb := newControllerBed(t, "ctl-ops")
+	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("ops"))
+	u := cb.waitStatus(t, "ops", "suspending", phaseIs("suspending"))
+	st := statusOf(t, u)
+
+	cb.patchStatus(t, "ops", map[string]any{"terminated": true, "suspend": false, "steps": stepsAs(st, false)})
+	u = cb.waitStatus(t, "ops", "terminated", func(st *stepio.ObjectStatus) bool { return st.Phase == "terminated" && st.Finished })
+	st = statusOf(t, u)
+	assert.True(t, st.Terminated)
+	assert.Equal(t, "Terminate", st.Steps[1].Reason)
+
+	// The reset, as vela's Update writes it.
+	obj := cb.get(t, "ops")
+	obj.Object["status"] = map[string]any{"mode": map[string]any{}, "status": "", "suspend": false, "terminated": false, "finished": false}
+	_, err := cb.dyn.Resource(wrGVR).Namespace(cb.ns).UpdateStatus(context.Background(), obj, metav1.UpdateOptions{FieldManager: "vela"})
+	require.NoError(t, err)
+	u = cb.waitStatus(t, "ops", "suspending again", func(st *stepio.ObjectStatus) bool {
+		return st.Phase == "suspending" && !st.Terminated && len(st.Steps) == 3 && st.Steps[2].Phase == "pending"
+	})
+	assert.Equal(t, 2, workflowRuns(t, fmt.Sprintf("ctl-ops/ops/%s", u.GetUID())))
+
+	// A suspension asked while the run executes.
+	cb.patchStatus(t, "ops", map[string]any{"suspend": false, "steps": stepsAs(statusOf(t, u), true)})
+	cb.waitStatus(t, "ops", "succeeded", phaseIs("succeeded"))
+}
+
+// A run the translator refuses is not started: its status says why, by
+// field path, and a Warning Event says so too. Fixed, it runs.
+func TestControllerRefusesAnInvalidRun(t *testing.T) {
+	cb := newControllerBed(t, "ctl-invalid")
+	cb.apply(t, controllerDefinition+`
+---
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata:
+  name: broken
+spec:
+  workflowSpec:
+    steps:
+      - name: hello
+        type: say
+      - name: there
+        type: no-such-type
+`)
+	u := cb.waitStatus(t, "broken", "failed", phaseIs("failed"))
+	st := statusOf(t, u)
+	assert.True(t, st.Finished)
+	assert.Contains(t, st.Message, "invalid WorkflowRun")
+	assert.Contains(t, st.Message, "spec.workflowSpec.steps[1].type")
+	assert.Contains(t, st.Message, "no-such-type")
+	assert.Contains(t, st.Message, "spec.workflowSpec.steps[0].properties")
+	assert.Equal(t, 0, workflowRuns(t, fmt.Sprintf("ctl-invalid/broken/%s", u.GetUID())))
+
+	cs, err := kubernetes.NewForConfig(cb.b.clusters["shanghai"].RESTConfig())
+	require.NoError(t, err)
+	evs, err := cs.EventsV1().Events(cb.ns).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	found := false
+	for _, ev := range evs.Items {
+		if ev.Regarding.Name == "broken" && ev.Reason == "InvalidWorkflowRun" && ev.Type == "Warning" {
+			found = strings.Contains(ev.Note, "no-such-type")
+		}
+	}
+	assert.True(t, found, "a Warning Event InvalidWorkflowRun for broken: %v", evs.Items)
+
+	fixed := `{"spec":{"workflowSpec":{"steps":[{"name":"hello","type":"say","properties":{"words":"fixed"}}]}}}`
+	_, err = cb.dyn.Resource(wrGVR).Namespace(cb.ns).Patch(context.Background(), "broken", types.MergePatchType, []byte(fixed), metav1.PatchOptions{})
+	require.NoError(t, err)
+	u = cb.waitStatus(t, "broken", "succeeded", phaseIs("succeeded"))
+	assert.Equal(t, u.GetGeneration(), statusOf(t, u).ObservedGeneration)
+}
+
+// A controller killed with SIGKILL loses nothing: the run goes on while
+// no controller runs, a resume written meanwhile is carried out by the
+// next controller, and nothing is started twice. Deleting the object
+// terminates its run.
+func TestControllerKilledMidRun(t *testing.T) {
+	cb := newControllerBed(t, "ctl-kill")
+	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("survivor")+"\n---\n"+suspendingRun("doomed"))
+	u := cb.waitStatus(t, "survivor", "suspending", phaseIs("suspending"))
+	cb.waitStatus(t, "doomed", "suspending", phaseIs("suspending"))
+	cb.kill(t)
+
+	cb.patchStatus(t, "survivor", map[string]any{"suspend": false, "steps": stepsAs(statusOf(t, u), true)})
+	cb.start(t)
+	u = cb.waitStatus(t, "survivor", "succeeded", phaseIs("succeeded"))
+	assert.Equal(t, 1, workflowRuns(t, fmt.Sprintf("ctl-kill/survivor/%s", u.GetUID())))
+
+	doomed := cb.get(t, "doomed")
+	id := fmt.Sprintf("ctl-kill/doomed/%s", doomed.GetUID())
+	require.NoError(t, cb.dyn.Resource(wrGVR).Namespace(cb.ns).Delete(context.Background(), "doomed", metav1.DeleteOptions{}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := shared.client.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "terminated")
+	assert.Equal(t, 1, workflowRuns(t, id))
+}
