@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -290,7 +291,9 @@ func TestControllerRunsAnObjectAndResumesFromStatus(t *testing.T) {
 		assert.Equal(t, "succeeded", s.Phase, s.Name)
 	}
 	assert.Equal(t, "goodbye", st.Steps[2].Message)
-	assert.Equal(t, 1, workflowRuns(t, fmt.Sprintf("ctl-resume/release/%s", u.GetUID())))
+	id := fmt.Sprintf("ctl-resume/release/%s", u.GetUID())
+	assert.Equal(t, 1, workflowRuns(t, id))
+	recordHistories(t, id, "engine-four-mirror")
 }
 
 // `vela workflow suspend` (status.suspend: true) suspends a run that is
@@ -321,6 +324,7 @@ func TestControllerSuspendTerminateRestartFromStatus(t *testing.T) {
 	// A suspension asked while the run executes.
 	cb.patchStatus(t, "ops", map[string]any{"suspend": false, "steps": stepsAs(statusOf(t, u), true)})
 	cb.waitStatus(t, "ops", "succeeded", phaseIs("succeeded"))
+	recordHistories(t, fmt.Sprintf("ctl-ops/ops/%s", u.GetUID()), "engine-four-operated")
 }
 
 // A run the translator refuses is not started: its status says why, by
@@ -394,4 +398,32 @@ func TestControllerKilledMidRun(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "terminated")
 	assert.Equal(t, 1, workflowRuns(t, id))
+}
+
+// recordHistories exports every execution of a workflow ID into
+// $VELAFLOW_RECORD_DIR as <prefix>.json, <prefix>-2.json ... (oldest
+// first), the way histories/README.md records them; without the variable
+// it does nothing.
+func recordHistories(t *testing.T, id, prefix string) {
+	t.Helper()
+	dir := os.Getenv("VELAFLOW_RECORD_DIR")
+	if dir == "" {
+		return
+	}
+	resp, err := shared.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s'", id)})
+	require.NoError(t, err)
+	root, err := repoRoot()
+	require.NoError(t, err)
+	for i := range resp.Executions {
+		e := resp.Executions[len(resp.Executions)-1-i]
+		out, err := exec.Command(filepath.Join(root, "bin", "temporal"), "workflow", "show", "--address", shared.address,
+			"-w", id, "-r", e.Execution.GetRunId(), "-o", "json").Output()
+		require.NoError(t, err)
+		name := prefix + ".json"
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d.json", prefix, i+1)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), out, 0o644))
+	}
 }

@@ -45,6 +45,9 @@ var recorded = map[string]string{
 	"engine-three-continued.json":    "default/engine-three",
 	"engine-three-last.json":         "default/engine-three",
 	"engine-three-group.json":        "default/engine-three/grp",
+	"engine-four-mirror.json":        "ctl-resume/release/d6c0e6ce-41b4-4e84-abf6-455e52f54059",
+	"engine-four-operated.json":      "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
+	"engine-four-operated-2.json":    "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
