@@ -427,3 +427,131 @@ func recordHistories(t *testing.T, id, prefix string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), out, 0o644))
 	}
 }
+
+const gateDefinition = `
+apiVersion: core.oam.dev/v1beta1
+kind: WorkflowStepDefinition
+metadata:
+  name: gate
+spec:
+  schematic:
+    cue:
+      template: |
+        import (
+          "vela/kube"
+          "vela/builtin"
+        )
+        parameter: name: string
+        read: kube.#Read & {$params: value: {
+          apiVersion: "v1"
+          kind:       "ConfigMap"
+          metadata: {name: parameter.name, namespace: context.namespace}
+        }}
+        if read.$returns.err != _|_ {
+          closed: builtin.#Fail & {$params: message: "gate \(parameter.name) is closed"}
+        }
+`
+
+// `vela workflow restart --step`'s status write (the failed step's status
+// and its dependents' removed, finished and terminated cleared) restarts
+// the run from that step: the steps before keep their results.
+func TestControllerRestartsFromAFailedStep(t *testing.T) {
+	cb := newControllerBed(t, "ctl-step")
+	cb.apply(t, controllerDefinition+"\n---\n"+gateDefinition+`
+---
+apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata:
+  name: gated
+spec:
+  workflowSpec:
+    steps:
+      - name: hello
+        type: say
+        properties:
+          words: hello
+      - name: pass
+        type: gate
+        properties:
+          name: open-sesame
+      - name: after
+        type: say
+        properties:
+          words: through
+`)
+	u := cb.waitStatus(t, "gated", "failed", func(st *stepio.ObjectStatus) bool { return st.Phase == "failed" && st.Finished })
+	st := statusOf(t, u)
+	require.Equal(t, "failed", st.Steps[1].Phase)
+	assert.Contains(t, st.Steps[1].Message, "gate open-sesame is closed")
+	helloID := st.Steps[0].ID
+
+	cs, err := kubernetes.NewForConfig(cb.b.clusters["shanghai"].RESTConfig())
+	require.NoError(t, err)
+	_, err = cs.CoreV1().ConfigMaps(cb.ns).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "open-sesame"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	// What RestartFromStep writes: a status Update without the failed
+	// step and the steps after it.
+	obj := cb.get(t, "gated")
+	status := obj.Object["status"].(map[string]any)
+	status["finished"], status["terminated"], status["suspend"] = false, false, false
+	delete(status, "endTime")
+	status["steps"] = status["steps"].([]any)[:1]
+	_, err = cb.dyn.Resource(wrGVR).Namespace(cb.ns).UpdateStatus(context.Background(), obj, metav1.UpdateOptions{FieldManager: "vela"})
+	require.NoError(t, err)
+
+	u = cb.waitStatus(t, "gated", "succeeded", phaseIs("succeeded"))
+	st = statusOf(t, u)
+	require.Len(t, st.Steps, 3)
+	assert.Equal(t, helloID, st.Steps[0].ID, "the step before the restarted one keeps its result")
+	assert.Equal(t, "succeeded", st.Steps[1].Phase)
+	assert.Equal(t, "through", st.Steps[2].Message)
+	assert.Equal(t, 2, workflowRuns(t, fmt.Sprintf("ctl-step/gated/%s", u.GetUID())))
+}
+
+// The CLI finds a run that came from the cluster by its name, and its
+// operations show in the object. A run the CLI started under the same
+// name stays the CLI's: the controller does not take it over, and the
+// object gets a run of its own. Changing a definition in the cluster
+// changes new runs only.
+func TestControllerCLIAndDefinitions(t *testing.T) {
+	cb := newControllerBed(t, "ctl-cli")
+	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("shared-name"))
+	u := cb.waitStatus(t, "shared-name", "suspending", phaseIs("suspending"))
+	objectID := fmt.Sprintf("ctl-cli/shared-name/%s", u.GetUID())
+
+	out, errOut, code := cb.b.velaflow(t, "status", "shared-name", "-n", cb.ns, "-o", "json")
+	require.Equal(t, 0, code, "%s %s", out, errOut)
+	assert.Contains(t, out, `"suspending"`)
+
+	// A new template for say, applied while the run is suspended.
+	newer := strings.Replace(controllerDefinition, "message: parameter.words}", `message: "new: " + parameter.words}`, 1)
+	var def map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(newer), &def))
+	cur, err := cb.dyn.Resource(wsdGVR).Namespace(cb.ns).Get(context.Background(), "say", metav1.GetOptions{})
+	require.NoError(t, err)
+	cur.Object["spec"] = def["spec"]
+	_, err = cb.dyn.Resource(wsdGVR).Namespace(cb.ns).Update(context.Background(), cur, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	out, errOut, code = cb.b.velaflow(t, "resume", "shared-name", "-n", cb.ns)
+	require.Equal(t, 0, code, "%s %s", out, errOut)
+	u = cb.waitStatus(t, "shared-name", "succeeded", phaseIs("succeeded"))
+	assert.Equal(t, "goodbye", statusOf(t, u).Steps[2].Message, "the run keeps the template pinned at its start")
+
+	// A CLI run of the same name and namespace.
+	file := writeFile(t, "run.yaml", strings.Replace(suspendingRun("shared-name"), "  name: shared-name\n", "  name: shared-name\n  namespace: ctl-cli\n", 1)+"\n---\n"+strings.TrimSpace(controllerDefinition)+"\n")
+	out, errOut, code = cb.b.velaflow(t, "run", "-f", file)
+	require.Equal(t, 0, code, "%s %s", out, errOut)
+	out, errOut, code = cb.b.velaflow(t, "resume", "shared-name", "-n", cb.ns)
+	require.Equal(t, 0, code, "%s %s", out, errOut)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, shared.client.GetWorkflow(ctx, "ctl-cli/shared-name", "").Get(ctx, nil))
+	assert.Equal(t, 1, workflowRuns(t, objectID), "the object's run was not touched by the CLI run")
+
+	// A new object runs with the new template.
+	cb.apply(t, strings.Replace(suspendingRun("second"), "type: suspend", "type: say\n        properties:\n          words: again", 1))
+	u = cb.waitStatus(t, "second", "succeeded", phaseIs("succeeded"))
+	assert.Equal(t, "new: hello", statusOf(t, u).Steps[0].Message)
+}
