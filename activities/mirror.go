@@ -108,4 +108,3 @@ func fields(st stepio.ObjectStatus) (map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	return m, json.Unmarshal(b, &m)
 }
-

@@ -41,6 +41,8 @@ type controllerBed struct {
 	b   *kubeBed
 	ns  string
 	dyn dynamic.Interface
+	// clusterName is the name workers reach the cluster by.
+	clusterName string
 	// procs are the controller processes started, the last one running.
 	procs []*exec.Cmd
 }
@@ -59,8 +61,14 @@ func newControllerBed(t *testing.T, ns string) *controllerBed {
 	if !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}
-	cb := &controllerBed{b: b, ns: ns, dyn: dc}
+	cb := &controllerBed{b: b, ns: ns, dyn: dc, clusterName: "shanghai"}
 	t.Cleanup(cb.stop)
+	return cb
+}
+
+// newControllerBedRunning is newControllerBed with a controller started.
+func newControllerBedRunning(t *testing.T, ns string) *controllerBed {
+	cb := newControllerBed(t, ns)
 	cb.start(t)
 	return cb
 }
@@ -72,7 +80,7 @@ func (cb *controllerBed) start(t *testing.T) {
 	logFile, err := os.CreateTemp(t.TempDir(), "controller-*.log")
 	require.NoError(t, err)
 	cmd := exec.Command(shared.cli, "--address", shared.address, "--task-queue", cb.b.taskQueue, "controller",
-		"--kubeconfig", cb.b.clusters["shanghai"].Kubeconfig, "--cluster-name", "shanghai", "--namespace", cb.ns, "-v")
+		"--kubeconfig", cb.b.clusters["shanghai"].Kubeconfig, "--cluster-name", cb.clusterName, "--namespace", cb.ns, "-v")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
 	cb.procs = append(cb.procs, cmd)
@@ -268,7 +276,7 @@ spec:
 // as it runs (suspending at the suspend step), `vela workflow resume`'s
 // status patch resumes it, and it ends succeeded in .status.
 func TestControllerRunsAnObjectAndResumesFromStatus(t *testing.T) {
-	cb := newControllerBed(t, "ctl-resume")
+	cb := newControllerBedRunning(t, "ctl-resume")
 	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("release"))
 
 	u := cb.waitStatus(t, "release", "suspending at approve", phaseIs("suspending"))
@@ -300,7 +308,7 @@ func TestControllerRunsAnObjectAndResumesFromStatus(t *testing.T) {
 // executing, `vela workflow terminate` ends it terminated, and `vela
 // workflow restart` (the status reset) runs it again from the start.
 func TestControllerSuspendTerminateRestartFromStatus(t *testing.T) {
-	cb := newControllerBed(t, "ctl-ops")
+	cb := newControllerBedRunning(t, "ctl-ops")
 	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("ops"))
 	u := cb.waitStatus(t, "ops", "suspending", phaseIs("suspending"))
 	st := statusOf(t, u)
@@ -330,7 +338,7 @@ func TestControllerSuspendTerminateRestartFromStatus(t *testing.T) {
 // A run the translator refuses is not started: its status says why, by
 // field path, and a Warning Event says so too. Fixed, it runs.
 func TestControllerRefusesAnInvalidRun(t *testing.T) {
-	cb := newControllerBed(t, "ctl-invalid")
+	cb := newControllerBedRunning(t, "ctl-invalid")
 	cb.apply(t, controllerDefinition+`
 ---
 apiVersion: core.oam.dev/v1alpha1
@@ -378,7 +386,7 @@ spec:
 // next controller, and nothing is started twice. Deleting the object
 // terminates its run.
 func TestControllerKilledMidRun(t *testing.T) {
-	cb := newControllerBed(t, "ctl-kill")
+	cb := newControllerBedRunning(t, "ctl-kill")
 	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("survivor")+"\n---\n"+suspendingRun("doomed"))
 	u := cb.waitStatus(t, "survivor", "suspending", phaseIs("suspending"))
 	cb.waitStatus(t, "doomed", "suspending", phaseIs("suspending"))
@@ -456,7 +464,7 @@ spec:
 // and its dependents' removed, finished and terminated cleared) restarts
 // the run from that step: the steps before keep their results.
 func TestControllerRestartsFromAFailedStep(t *testing.T) {
-	cb := newControllerBed(t, "ctl-step")
+	cb := newControllerBedRunning(t, "ctl-step")
 	cb.apply(t, controllerDefinition+"\n---\n"+gateDefinition+`
 ---
 apiVersion: core.oam.dev/v1alpha1
@@ -515,7 +523,7 @@ spec:
 // object gets a run of its own. Changing a definition in the cluster
 // changes new runs only.
 func TestControllerCLIAndDefinitions(t *testing.T) {
-	cb := newControllerBed(t, "ctl-cli")
+	cb := newControllerBedRunning(t, "ctl-cli")
 	cb.apply(t, controllerDefinition+"\n---\n"+suspendingRun("shared-name"))
 	u := cb.waitStatus(t, "shared-name", "suspending", phaseIs("suspending"))
 	objectID := fmt.Sprintf("ctl-cli/shared-name/%s", u.GetUID())
