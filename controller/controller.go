@@ -42,6 +42,9 @@ type Options struct {
 	MetricsAddress, HealthAddress string
 	// Workers is how many objects are handled at once.
 	Workers int
+	// QPS and Burst bound the controller's requests to the API server.
+	QPS   float32
+	Burst int
 }
 
 // Run runs the controller until ctx ends.
@@ -64,6 +67,8 @@ func Run(ctx context.Context, cfg *rest.Config, rc *runs.Client, opts Options) e
 }
 
 func newManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, err

@@ -97,8 +97,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // start starts the object's run: a new object, or one whose status was
 // reset, which restarts it (the run still going is terminated first).
 // Initializing is written before the start, so a status found empty
-// afterwards is always a new request.
+// while a run exists is always a reset.
 func (r *Reconciler) start(ctx context.Context, obj *unstructured.Unstructured, ref stepio.RunObject, id string) error {
+	exists, _, obj, err := r.confirm(ctx, obj, id, start)
+	if err != nil || obj == nil {
+		return err
+	}
 	plan, err := r.translate(ctx, obj)
 	var bad invalid
 	if errors.As(err, &bad) {
@@ -107,8 +111,10 @@ func (r *Reconciler) start(ctx context.Context, obj *unstructured.Unstructured, 
 	if err != nil {
 		return err
 	}
-	if err := r.runs.TerminateID(ctx, id, "its WorkflowRun's status was reset: restarted"); err != nil {
-		return err
+	if exists {
+		if err := r.runs.TerminateID(ctx, id, "its WorkflowRun's status was reset: restarted"); err != nil {
+			return err
+		}
 	}
 	init := stepio.ObjectStatus{Phase: phaseInitializing,
 		Mode:               stepio.ObjectMode{Steps: plan.Mode.Steps, SubSteps: plan.Mode.SubSteps},
@@ -123,14 +129,9 @@ func (r *Reconciler) start(ctx context.Context, obj *unstructured.Unstructured, 
 // did not happen (the controller died in between), or the run there is an
 // earlier one (closed: a run ends only after writing its final status).
 func (r *Reconciler) ensureStarted(ctx context.Context, obj *unstructured.Unstructured, ref stepio.RunObject, id string) error {
-	desc, err := r.runs.Temporal.DescribeWorkflowExecution(ctx, id, "")
-	var nf *serviceerror.NotFound
-	switch {
-	case errors.As(err, &nf):
-	case err != nil:
+	_, running, obj, err := r.confirm(ctx, obj, id, ensureStarted)
+	if err != nil || obj == nil || running {
 		return err
-	case desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return nil
 	}
 	plan, err := r.translate(ctx, obj)
 	var bad invalid
@@ -141,6 +142,35 @@ func (r *Reconciler) ensureStarted(ctx context.Context, obj *unstructured.Unstru
 		return err
 	}
 	return r.startRun(ctx, plan, ref)
+}
+
+// confirm asks Temporal about the object's run, then reads the object
+// from the API server (a cached copy may lag behind the run's own
+// writes) and returns it if it still asks for what; nil if not. In that
+// order: a run ends only after its final status is written, so a status
+// read after the run was seen closed that still asks for a start was
+// written after that run.
+func (r *Reconciler) confirm(ctx context.Context, obj *unstructured.Unstructured, id string, what intent) (exists, running bool, fresh *unstructured.Unstructured, err error) {
+	desc, err := r.runs.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+	case err != nil:
+		return false, false, nil, err
+	default:
+		exists = true
+		running = desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}
+	fresh = &unstructured.Unstructured{}
+	fresh.SetGroupVersionKind(runGVK)
+	if err := r.reader.Get(ctx, ctrl.ObjectKeyFromObject(obj), fresh); err != nil {
+		return false, false, nil, ctrl.IgnoreNotFound(err)
+	}
+	st, err := objectStatus(fresh)
+	if err != nil || fresh.GetUID() != obj.GetUID() || fresh.GetDeletionTimestamp() != nil || decide(st, fresh.GetGeneration()) != what {
+		return false, false, nil, err
+	}
+	return exists, running, fresh, nil
 }
 
 func (r *Reconciler) startRun(ctx context.Context, plan *translator.Plan, ref stepio.RunObject) error {

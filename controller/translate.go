@@ -26,9 +26,13 @@ var (
 // are read from the API server, not a cache, so a definition applied with
 // its run is found.
 func (r *Reconciler) translate(ctx context.Context, obj *unstructured.Unstructured) (*translator.Plan, error) {
+	kinds := []schema.GroupVersionKind{definitionGVK}
+	if ref, _, _ := unstructured.NestedString(obj.Object, "spec", "workflowRef"); ref != "" {
+		kinds = append(kinds, workflowGVK)
+	}
 	var defs []translator.Source
 	for _, ns := range r.definitionNamespaces(obj.GetNamespace()) {
-		for _, gvk := range []schema.GroupVersionKind{definitionGVK, workflowGVK} {
+		for _, gvk := range kinds {
 			found, err := r.list(ctx, gvk, ns)
 			if err != nil {
 				return nil, err

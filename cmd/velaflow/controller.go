@@ -72,6 +72,8 @@ terminates its run. Several replicas may run: one works at a time
 	f.StringVar(&opts.MetricsAddress, "metrics-address", "0", "serve Prometheus metrics here (\"0\": off)")
 	f.StringVar(&opts.HealthAddress, "health-address", "0", "serve /healthz and /readyz here (\"0\": off)")
 	f.IntVar(&opts.Workers, "workers", 16, "objects handled at once")
+	f.Float32Var(&opts.QPS, "kube-qps", 100, "requests per second to the API server, on average")
+	f.IntVar(&opts.Burst, "kube-burst", 200, "requests to the API server at once, at most")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every operation")
 	return c
 }
