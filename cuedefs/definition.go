@@ -181,3 +181,40 @@ func headerString(s *ast.StructLit, key string) string {
 	}
 	return ""
 }
+
+// Object is the definition as a WorkflowStepDefinition object, what
+// `kubectl apply` takes (`vela def render` writes the same).
+func (d Definition) Object(namespace string) map[string]any {
+	md := map[string]any{"name": d.Type}
+	if namespace != "" {
+		md["namespace"] = namespace
+	}
+	if d.Description != "" {
+		md["annotations"] = map[string]any{"definition.oam.dev/description": d.Description}
+	}
+	return map[string]any{
+		"apiVersion": "core.oam.dev/v1beta1",
+		"kind":       "WorkflowStepDefinition",
+		"metadata":   md,
+		"spec":       map[string]any{"schematic": map[string]any{"cue": map[string]any{"template": tidySource(d.Source)}}},
+	}
+}
+
+// tidySource drops the blank lines a `vela def` file's header left, the
+// indentation of the template's body inside `template: {`, and indents
+// with spaces (YAML writes a block with tabs as a quoted string).
+func tidySource(src string) string {
+	var out []string
+	for _, l := range strings.Split(src, "\n") {
+		if strings.TrimSpace(l) == "" {
+			if len(out) > 0 && out[len(out)-1] != "" {
+				out = append(out, "")
+			}
+			continue
+		}
+		l = strings.TrimRight(strings.TrimPrefix(l, "\t"), " \t")
+		body := strings.TrimLeft(l, "\t")
+		out = append(out, strings.Repeat("  ", len(l)-len(body))+body)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
+}

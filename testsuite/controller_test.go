@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/deploy/crds"
+	buildsvc "github.com/velaflow/velaflow/examples/build-service/service"
 	"github.com/velaflow/velaflow/stepio"
 )
 
@@ -562,4 +564,49 @@ func TestControllerCLIAndDefinitions(t *testing.T) {
 	cb.apply(t, strings.Replace(suspendingRun("second"), "type: suspend", "type: say\n        properties:\n          words: again", 1))
 	u = cb.waitStatus(t, "second", "succeeded", phaseIs("succeeded"))
 	assert.Equal(t, "new: hello", statusOf(t, u).Steps[0].Message)
+}
+
+// The pre-warm example, applied as Kubernetes objects: its definitions
+// rendered with `velaflow def render` and created in the cluster, its
+// WorkflowRun created through the API. The controller runs it across
+// both regions with the example operator, and the object ends succeeded
+// with every step's status, the group's sub-steps included.
+func TestControllerPrewarmAppliedAsObjects(t *testing.T) {
+	const ns = "ctl-prewarm"
+	cb := newControllerBedRunning(t, ns)
+	west, err := kubernetes.NewForConfig(cb.b.clusters["us-west"].RESTConfig())
+	require.NoError(t, err)
+	_, err = west.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	svc := buildsvc.New(buildsvc.Options{BuildTime: 200 * time.Millisecond, Logger: quietLog})
+	httpSrv := httptest.NewServer(svc)
+	defer httpSrv.Close()
+	startImagePullOperator(t, cb.b)
+
+	defs, errOut, code := cb.b.velaflow(t, "def", "render", "--definitions", prewarmDefinitions(t))
+	require.Equal(t, 0, code, errOut)
+	cb.apply(t, defs)
+	name := prewarmRunName("prewarm-kube")
+	run := strings.Replace(prewarmYAML(t, httpSrv.URL, name), "  namespace: default\n", "  namespace: "+ns+"\n", 1)
+	require.Contains(t, run, "namespace: "+ns)
+	cb.apply(t, run)
+
+	u := cb.waitStatus(t, name, "finished", func(st *stepio.ObjectStatus) bool { return st.Finished })
+	st := statusOf(t, u)
+	require.Equal(t, "succeeded", st.Phase, "%+v", st)
+	var phases []string
+	for _, s := range st.Steps {
+		phases = append(phases, s.Name+":"+s.Phase)
+		for _, sub := range s.SubSteps {
+			phases = append(phases, sub.Name+":"+sub.Phase)
+		}
+	}
+	assert.Equal(t, []string{"build:succeeded", "on-build-failure:skipped", "cache-template:succeeded",
+		"prewarm:succeeded", "prewarm-shanghai:succeeded", "prewarm-us-west:succeeded"}, phases)
+	for _, cluster := range []string{"shanghai", "us-west"} {
+		_, err := cb.b.dyn(t, cluster).Resource(imagePullJobs).Namespace(ns).Get(context.Background(), name+"-"+cluster, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "the ImagePullJob in %s is deleted: %v", cluster, err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/translator"
@@ -50,6 +51,45 @@ func newDefCmd() *cobra.Command {
 		printWarnings(cmd, c.Warnings)
 		return c, nil
 	}
+	var namespace string
+	render := &cobra.Command{
+		Use:   "render [TYPE]...",
+		Short: "Print definitions as WorkflowStepDefinition objects, for kubectl apply",
+		Long: `Print the named step types (default: every one of --definitions) as
+WorkflowStepDefinition YAML, ready for kubectl apply -f -, as vela def
+render does: the controller runs WorkflowRun objects with the definitions
+of their cluster.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := load(cmd)
+			if err != nil {
+				return err
+			}
+			types := args
+			if len(types) == 0 {
+				for _, t := range cuedefs.SortedTypes(c.Definitions) {
+					if !c.Definitions[t].Builtin {
+						types = append(types, t)
+					}
+				}
+			}
+			for i, t := range types {
+				d, ok := c.Definitions[t]
+				if !ok {
+					return &exitError{code: 2, err: fmt.Errorf("no step type %q", t)}
+				}
+				out, err := yaml.Marshal(d.Object(namespace))
+				if err != nil {
+					return err
+				}
+				if i > 0 {
+					fmt.Fprintln(cmd.OutOrStdout(), "---")
+				}
+				fmt.Fprint(cmd.OutOrStdout(), string(out))
+			}
+			return nil
+		},
+	}
+	render.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default: none, kubectl's)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the step types, and where each comes from",
@@ -127,6 +167,6 @@ func newDefCmd() *cobra.Command {
 			return nil
 		},
 	}
-	root.AddCommand(list, show, vet)
+	root.AddCommand(list, show, vet, render)
 	return root
 }
