@@ -45,6 +45,7 @@ definitions: {configMap: velaflow-definitions}
 rbac: {namespaces: [helm-team-a, helm-team-b]}
 metrics: {serviceMonitor: {enabled: true}}
 codecServer: {enabled: true, corsOrigins: ["https://temporal-ui.example.com"], tokenSecret: velaflow-codec-token}
+controller: {enabled: true, namespace: helm-team-a}
 `
 
 // The chart lints, and what it renders, with the defaults, every option
@@ -102,7 +103,17 @@ func TestHelmChart(t *testing.T) {
 	sel, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "selector", "matchLabels")
 	assert.Equal(t, "worker", sel["app.kubernetes.io/component"])
 	assert.Contains(t, kinds(all), "ConfigMap")
-	assert.NotContains(t, kinds(all), "ClusterRoleBinding", "with rbac.namespaces the rules are bound per namespace")
+	for _, o := range all {
+		assert.False(t, o.GetKind() == "ClusterRoleBinding" && o.GetName() == "velaflow", "with rbac.namespaces the workers' rules are bound per namespace")
+	}
+	// The controller connects as the workers do, and elects a leader.
+	ctlArgs := strings.Join(containerArgs(t, findNamed(t, all, "Deployment", "velaflow-controller")), " ")
+	for _, want := range []string{"controller --address=temporal.example.com:7233 --temporal-namespace=prod --task-queue=velaflow --tls",
+		"--codec-keys=/etc/velaflow/codec", "--cluster-name=local", "--system-namespace=vela-system",
+		"--leader-election-namespace=velaflow-system", "--namespace=helm-team-a"} {
+		assert.Contains(t, ctlArgs, want)
+	}
+	findNamed(t, all, "Role", "velaflow-controller-leader-election")
 	dryRunApply(t, b, all)
 
 	admin := renderChart(t, helm, chart, "--set", "rbac.clusterAdmin=true")
