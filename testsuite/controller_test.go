@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/deploy/crds"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 	buildsvc "github.com/velaflow/velaflow/examples/build-service/service"
 	"github.com/velaflow/velaflow/stepio"
 )
@@ -43,7 +44,9 @@ type controllerBed struct {
 	b   *kubeBed
 	ns  string
 	dyn dynamic.Interface
-	// clusterName is the name workers reach the cluster by.
+	// cluster is where the objects are; clusterName the name workers
+	// reach it by.
+	cluster     *kubestack.Cluster
 	clusterName string
 	// procs are the controller processes started, the last one running.
 	procs []*exec.Cmd
@@ -54,16 +57,24 @@ func newControllerBed(t *testing.T, ns string) *controllerBed {
 	b := theKubeBed(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dc := b.dyn(t, "shanghai")
-	_, err := crds.Install(ctx, dc)
+	_, err := crds.Install(ctx, b.dyn(t, "shanghai"))
 	require.NoError(t, err)
-	cs, err := kubernetes.NewForConfig(b.clusters["shanghai"].RESTConfig())
+	return newControllerBedOn(t, b.clusters["shanghai"], "shanghai", ns)
+}
+
+// newControllerBedOn is a controller bed on any cluster the bed's workers
+// reach as clusterName, its CRDs installed already.
+func newControllerBedOn(t *testing.T, cluster *kubestack.Cluster, clusterName, ns string) *controllerBed {
+	t.Helper()
+	dc, err := dynamic.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	cs, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}
-	cb := &controllerBed{b: b, ns: ns, dyn: dc, clusterName: "shanghai"}
+	cb := &controllerBed{b: theKubeBed(t), cluster: cluster, ns: ns, dyn: dc, clusterName: clusterName}
 	t.Cleanup(cb.stop)
 	return cb
 }
@@ -82,7 +93,7 @@ func (cb *controllerBed) start(t *testing.T) {
 	logFile, err := os.CreateTemp(t.TempDir(), "controller-*.log")
 	require.NoError(t, err)
 	cmd := exec.Command(shared.cli, "--address", shared.address, "--task-queue", cb.b.taskQueue, "controller",
-		"--kubeconfig", cb.b.clusters["shanghai"].Kubeconfig, "--cluster-name", cb.clusterName, "--namespace", cb.ns, "-v")
+		"--kubeconfig", cb.cluster.Kubeconfig, "--cluster-name", cb.clusterName, "--namespace", cb.ns, "-v")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
 	cb.procs = append(cb.procs, cmd)

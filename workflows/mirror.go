@@ -34,8 +34,11 @@ const (
 // startMirror begins writing the status into the run's object, if it has
 // one. A continued execution writes only what changed since the write its
 // previous execution carried.
+//
+// The object must be in the run's own namespace: a run is not a way to
+// write into the objects of other namespaces.
 func (r *run) startMirror(ctx workflow.Context, obj *stepio.RunObject, carried *stepio.ObjectStatus) {
-	if obj == nil || r.engine < engineMirrorsObject || r.group != "" {
+	if obj == nil || r.engine < engineMirrorsObject || r.group != "" || obj.Namespace != r.plan.Namespace {
 		return
 	}
 	r.mirror = &mirror{object: *obj, last: carried, written: -1}
