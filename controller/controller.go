@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -52,6 +53,12 @@ func Run(ctx context.Context, cfg *rest.Config, rc *runs.Client, opts Options) e
 	mgr, err := newManager(cfg, opts)
 	if err != nil {
 		return err
+	}
+	if _, err := mgr.GetRESTMapper().RESTMapping(runGVK.GroupKind(), runGVK.Version); err != nil {
+		if meta.IsNoMatchError(err) {
+			return fmt.Errorf("the cluster has no WorkflowRun kind (%s): install the CRDs first (velaflow install crds)", runGVK.GroupVersion())
+		}
+		return fmt.Errorf("controller: %w", err)
 	}
 	r := &Reconciler{opts: opts, client: mgr.GetClient(), reader: mgr.GetAPIReader(), runs: rc,
 		recorder: mgr.GetEventRecorder("velaflow-controller"), written: map[string]string{}, sent: map[string]string{}}
