@@ -28,8 +28,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/deploy/crds"
-	"github.com/velaflow/velaflow/localstack/kubestack"
 	buildsvc "github.com/velaflow/velaflow/examples/build-service/service"
+	"github.com/velaflow/velaflow/localstack/kubestack"
 	"github.com/velaflow/velaflow/stepio"
 )
 
