@@ -252,15 +252,31 @@ type Summary struct {
 	Phase     string     `json:"phase"`
 	Start     time.Time  `json:"startTime"`
 	End       *time.Time `json:"endTime,omitempty"`
+	// WorkflowID is `<namespace>/<name>` for a run the CLI started,
+	// `<namespace>/<name>/<uid>` for a WorkflowRun object's.
+	WorkflowID string `json:"workflowID"`
+}
+
+// ListOptions filter List: by namespace ("": all) and phase ("": any).
+type ListOptions struct {
+	Namespace, Phase string
 }
 
 // List lists runs, newest first; an empty namespace lists all.
 func (c *Client) List(ctx context.Context, namespace string) ([]Summary, error) {
+	return c.ListRuns(ctx, ListOptions{Namespace: namespace})
+}
+
+// ListRuns lists the runs opts select, newest first.
+func (c *Client) ListRuns(ctx context.Context, opts ListOptions) ([]Summary, error) {
 	// A run that continued as new, or was restarted, has older executions
 	// under the same ID; only the newest counts.
 	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew'", workflows.WorkflowName)
-	if namespace != "" {
-		query += fmt.Sprintf(" AND %s = '%s'", workflows.AttrNamespace.GetName(), namespace)
+	if opts.Namespace != "" {
+		query += fmt.Sprintf(" AND %s = '%s'", workflows.AttrNamespace.GetName(), opts.Namespace)
+	}
+	if opts.Phase != "" {
+		query += fmt.Sprintf(" AND %s = '%s'", workflows.AttrPhase.GetName(), opts.Phase)
 	}
 	var out []Summary
 	var token []byte
@@ -275,7 +291,7 @@ func (c *Client) List(ctx context.Context, namespace string) ([]Summary, error) 
 				continue
 			}
 			seen[e.Execution.GetWorkflowId()] = true
-			s := Summary{Start: e.StartTime.AsTime()}
+			s := Summary{Start: e.StartTime.AsTime(), WorkflowID: e.Execution.GetWorkflowId()}
 			sa := e.SearchAttributes
 			s.Name = keyword(sa, workflows.AttrName.GetName())
 			s.Namespace = keyword(sa, workflows.AttrNamespace.GetName())

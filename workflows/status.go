@@ -56,17 +56,20 @@ type Status struct {
 // StepStatus is one step's status. Outputs is velaflow's addition: the
 // values the step exposed.
 type StepStatus struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	Type             string         `json:"type"`
-	Alias            string         `json:"alias,omitempty"`
-	Phase            string         `json:"phase"`
-	Reason           string         `json:"reason,omitempty"`
-	Message          string         `json:"message,omitempty"`
-	FirstExecuteTime *time.Time     `json:"firstExecuteTime,omitempty"`
-	LastExecuteTime  *time.Time     `json:"lastExecuteTime,omitempty"`
-	Outputs          map[string]any `json:"outputs,omitempty"`
-	SubSteps         []StepStatus   `json:"subSteps,omitempty"`
+	ID               string     `json:"id"`
+	Name             string     `json:"name"`
+	Type             string     `json:"type"`
+	Alias            string     `json:"alias,omitempty"`
+	Phase            string     `json:"phase"`
+	Reason           string     `json:"reason,omitempty"`
+	Message          string     `json:"message,omitempty"`
+	FirstExecuteTime *time.Time `json:"firstExecuteTime,omitempty"`
+	LastExecuteTime  *time.Time `json:"lastExecuteTime,omitempty"`
+	// Until is velaflow's addition: when a waiting step executes again
+	// (its backoff), or when a suspension with a duration ends.
+	Until    *time.Time     `json:"until,omitempty"`
+	Outputs  map[string]any `json:"outputs,omitempty"`
+	SubSteps []StepStatus   `json:"subSteps,omitempty"`
 }
 
 // Finished tells whether the step reached a final phase.

@@ -138,6 +138,7 @@ func (r *run) endInterrupted(ctx workflow.Context, x *stepExec) bool {
 // executeOnce runs one execution of the step's template (an activity).
 func (r *run) executeOnce(ctx workflow.Context, x *stepExec) (*stepio.Result, error) {
 	x.lp.Executions++
+	x.st.Until = nil
 	x.in.Memo, x.in.Resumed, x.in.Vars = x.lp.Memo, x.lp.Resumed, r.vars
 	var res stepio.Result
 	r.inFlight++
@@ -180,6 +181,8 @@ func (r *run) takeResult(ctx workflow.Context, x *stepExec, res *stepio.Result) 
 		return true
 	case stepio.PhaseWait:
 		st.Phase, st.Reason = StepRunning, ReasonWait
+		until := workflow.Now(ctx).Add(lp.Backoff)
+		st.Until = &until
 		r.refresh(ctx)
 		name := x.s.Name
 		_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, func() bool { return x.interrupted() || r.woken[name] })
@@ -190,7 +193,7 @@ func (r *run) takeResult(ctx workflow.Context, x *stepExec, res *stepio.Result) 
 		lp.Suspended, lp.SuspendGen, lp.SuspendUntil = true, r.resumeGen, nil
 		if d, err := time.ParseDuration(res.Duration); err == nil && d > 0 {
 			until := st.LastExecuteTime.Add(d)
-			lp.SuspendUntil = &until
+			lp.SuspendUntil, st.Until = &until, &until
 		}
 		return false
 	default:

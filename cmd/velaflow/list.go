@@ -2,44 +2,132 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/workflows"
 )
 
 func newListCmd(g *globals) *cobra.Command {
-	var ns string
+	var ns, output, phase string
+	var all, watch bool
 	cmd := &cobra.Command{
-		Use:   "list [-n NS]",
+		Use:   "list [-n NS | -A] [--phase P] [-o json|yaml|wide] [--watch]",
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if phase != "" && !slices.Contains(workflows.RunPhases, phase) {
+				return &exitError{code: 2, err: fmt.Errorf("--phase %q: want one of %s", phase, strings.Join(workflows.RunPhases, ", "))}
+			}
+			if !slices.Contains([]string{"", "wide", "json", "yaml"}, output) {
+				return &exitError{code: 2, err: fmt.Errorf("unknown output %q (json, yaml or wide)", output)}
+			}
+			opts := runs.ListOptions{Namespace: ns, Phase: phase}
+			if all {
+				opts.Namespace = ""
+			}
 			rc, closeFn, err := g.runs()
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			list, err := rc.List(cmd.Context(), ns)
+			list, err := rc.ListRuns(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAMESPACE\tNAME\tPHASE\tSTARTED\tDURATION")
-			for _, r := range list {
-				dur := "-"
-				if r.End != nil {
-					dur = r.End.Sub(r.Start).Round(time.Millisecond).String()
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Namespace, r.Name, r.Phase, r.Start.Format(time.RFC3339), dur)
+			w := cmd.OutOrStdout()
+			switch output {
+			case "json":
+				return printJSON(cmd, orEmptyList(list))
+			case "yaml":
+				return printYAML(cmd, orEmptyList(list))
 			}
-			return tw.Flush()
+			printRuns(w, list, output == "wide")
+			if watch {
+				return watchRuns(cmd, rc, opts, list, output == "wide")
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&ns, "namespace", "n", "", "only runs of this namespace")
+	cmd.Flags().StringVarP(&ns, "namespace", "n", "default", "the runs' namespace")
+	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "runs of every namespace")
+	cmd.Flags().StringVar(&phase, "phase", "", "only runs in this phase: "+strings.Join(workflows.RunPhases, ", "))
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json, yaml, or wide (with the workflow ID)")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after the list, print a line for each run that starts or changes phase")
 	return cmd
+}
+
+func orEmptyList(l []runs.Summary) []runs.Summary {
+	if l == nil {
+		return []runs.Summary{}
+	}
+	return l
+}
+
+// printRuns prints runs as a table.
+func printRuns(w io.Writer, list []runs.Summary, wide bool) {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	head := "NAMESPACE\tNAME\tPHASE\tSTARTED\tDURATION"
+	if wide {
+		head += "\tWORKFLOW ID"
+	}
+	fmt.Fprintln(tw, head)
+	for _, r := range list {
+		fmt.Fprintln(tw, runLine(r, wide))
+	}
+	tw.Flush()
+}
+
+func runLine(r runs.Summary, wide bool) string {
+	dur := "-"
+	if r.End != nil {
+		dur = duration(r.End.Sub(r.Start))
+	}
+	line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", r.Namespace, r.Name, r.Phase, r.Start.Local().Format(time.RFC3339), dur)
+	if wide {
+		line += "\t" + r.WorkflowID
+	}
+	return line
+}
+
+// watchRuns prints a line whenever a run starts or changes phase, until
+// interrupted. Temporal's visibility has no watch: it is read every
+// second.
+func watchRuns(cmd *cobra.Command, rc *runs.Client, opts runs.ListOptions, list []runs.Summary, wide bool) error {
+	seen := map[string]string{}
+	for _, r := range list {
+		seen[r.WorkflowID] = r.Phase
+	}
+	for {
+		select {
+		case <-cmd.Context().Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+		now, err := rc.ListRuns(cmd.Context(), opts)
+		if err != nil {
+			return err
+		}
+		var changed []runs.Summary
+		for _, r := range now {
+			if seen[r.WorkflowID] != r.Phase {
+				seen[r.WorkflowID] = r.Phase
+				changed = append(changed, r)
+			}
+		}
+		slices.Reverse(changed) // oldest first, as they happened
+		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
+		for _, r := range changed {
+			fmt.Fprintln(tw, runLine(r, wide))
+		}
+		tw.Flush()
+	}
 }
 
 func newSignalCmd(g *globals, signal, short string) *cobra.Command {

@@ -34,6 +34,8 @@ type globals struct {
 	address string
 	// dataConverter is the last dial's (encrypting with --codec-keys).
 	dataConverter converter.DataConverter
+	// noColor: plain lines, no colour, no redrawing (also NO_COLOR).
+	noColor bool
 }
 
 // dial connects; configure, if given, adjusts the options first (a
@@ -78,6 +80,7 @@ func newRoot() *cobra.Command {
 	}
 	g.conn.Register(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&g.taskQueue, "task-queue", workflows.DefaultTaskQueue, "Temporal task queue of the velaflow workers")
+	root.PersistentFlags().BoolVar(&g.noColor, "no-color", os.Getenv("NO_COLOR") != "", "print plain lines: no colour, no redrawing in place (default: $NO_COLOR set)")
 	root.AddCommand(
 		newDevCmd(g), newWorkerCmd(g), newCodecServerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g),
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),

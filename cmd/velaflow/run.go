@@ -113,28 +113,22 @@ func startedJSON(plans []*translator.Plan) []map[string]string {
 	return out
 }
 
-// waitRun follows a run until it finishes, printing step changes.
-func waitRun(ctx context.Context, cmd *cobra.Command, g *globals, ns, name string, progress bool) (*runObject, error) {
+// waitRun follows a run until it finishes, showing its progress (when
+// progress is set): redrawn in place on a terminal, lines otherwise.
+func waitRun(ctx context.Context, cmd *cobra.Command, g *globals, ns, name string, showProgress bool) (*runObject, error) {
 	rc, closeFn, err := g.runs()
 	if err != nil {
 		return nil, err
 	}
 	defer closeFn()
-	seen := map[string]string{}
-	w := cmd.OutOrStdout()
+	var view progress
+	if showProgress {
+		view = newProgress(ctx, cmd.OutOrStdout(), ns, name, g.noColor)
+	}
 	_, err = rc.Watch(ctx, ns, name, 300*time.Millisecond, func(st *workflows.Status) {
-		if !progress {
-			return
+		if view != nil {
+			view.update(st)
 		}
-		forEachStep(st.Steps, "", func(s workflows.StepStatus, indent string) {
-			line := fmt.Sprintf("%s%-8s %-10s %s", indent, s.Phase, s.Reason, s.Message)
-			if seen[s.Name] != line {
-				seen[s.Name] = line
-				if s.Phase != workflows.StepPending {
-					fmt.Fprintf(w, "  %-24s %s\n", indent+s.Name, line[len(indent):])
-				}
-			}
-		})
 	})
 	if err != nil {
 		return nil, err
@@ -143,12 +137,8 @@ func waitRun(ctx context.Context, cmd *cobra.Command, g *globals, ns, name strin
 	if err != nil {
 		return nil, err
 	}
-	if progress {
-		fmt.Fprintf(w, "run %s/%s %s", ns, name, obj.Status.Phase)
-		if obj.Status.Message != "" {
-			fmt.Fprintf(w, ": %s", obj.Status.Message)
-		}
-		fmt.Fprintln(w)
+	if view != nil {
+		view.finish(obj.Status)
 	}
 	return obj, nil
 }

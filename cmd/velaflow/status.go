@@ -20,10 +20,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 	var ns, output string
 	var watch bool
 	cmd := &cobra.Command{
-		Use:   "status NAME [-n NS] [-o json|yaml] [--watch]",
+		Use:   "status NAME [-n NS] [-o json|yaml|wide] [--watch]",
 		Short: "Show a run's status",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return statusUsage(cmd, g, ns)
+			}
 			if watch {
 				_, err := waitRun(cmd.Context(), cmd, g, ns, args[0], true)
 				return err
@@ -41,43 +44,59 @@ func newStatusCmd(g *globals) *cobra.Command {
 			case "json":
 				return printJSON(cmd, obj)
 			case "yaml":
-				data, err := yaml.Marshal(obj)
-				if err != nil {
-					return err
-				}
-				_, err = cmd.OutOrStdout().Write(data)
-				return err
-			case "":
-				printTable(cmd, obj)
+				return printYAML(cmd, obj)
+			case "", "wide":
+				printTable(cmd, obj, output == "wide")
 				return nil
 			default:
-				return fmt.Errorf("unknown output %q (json or yaml)", output)
+				return &exitError{code: 2, err: fmt.Errorf("unknown output %q (json, yaml or wide)", output)}
 			}
 		},
 	}
 	cmd.Flags().StringVarP(&ns, "namespace", "n", "default", "the run's namespace")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "json or yaml")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json, yaml, or wide (a table with reasons, messages and outputs)")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the run until it finishes")
 	return cmd
 }
 
-func printTable(cmd *cobra.Command, obj *runs.Object) {
+// printTable prints the run and a table of its steps; wide adds each
+// step's reason, message and outputs.
+func printTable(cmd *cobra.Command, obj *runs.Object, wide bool) {
 	st := obj.Status
 	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "Run:      %s/%s\nPhase:    %s\nMode:     %s\nStarted:  %s\n", obj.Metadata.Namespace, obj.Metadata.Name, st.Phase, st.Mode, st.StartTime.Format(time.RFC3339))
+	fmt.Fprintf(w, "Run:      %s/%s\nPhase:    %s\nMode:     %s\nStarted:  %s\n", obj.Metadata.Namespace, obj.Metadata.Name, st.Phase, st.Mode, st.StartTime.Local().Format(time.RFC3339))
 	if st.EndTime != nil {
-		fmt.Fprintf(w, "Ended:    %s (%s)\n", st.EndTime.Format(time.RFC3339), st.EndTime.Sub(st.StartTime).Round(time.Millisecond))
+		fmt.Fprintf(w, "Ended:    %s (%s)\n", st.EndTime.Local().Format(time.RFC3339), duration(st.EndTime.Sub(st.StartTime)))
 	}
 	if st.Message != "" {
 		fmt.Fprintf(w, "Message:  %s\n", st.Message)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tTYPE\tPHASE\tREASON\tMESSAGE\tOUTPUTS")
+	head := "STEP\tTYPE\tPHASE\tSTARTED\tDURATION"
+	if wide {
+		head += "\tREASON\tMESSAGE"
+	}
+	head += "\tOUTPUTS"
+	fmt.Fprintln(tw, head)
+	now := time.Now()
 	forEachStep(st.Steps, "", func(s workflows.StepStatus, indent string) {
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\n", indent, s.Name, s.Type, s.Phase, s.Reason, oneLine(s.Message), outputs(s.Outputs))
+		r := stepRows([]workflows.StepStatus{s}, indent, now)[0]
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", r.name, r.typ, r.phase, dash(r.start), dash(r.took))
+		if wide {
+			line += fmt.Sprintf("\t%s\t%s", dash(s.Reason), dash(oneLine(s.Message)))
+		}
+		line += "\t" + outputs(s.Outputs)
+		fmt.Fprintln(tw, line)
 	})
 	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func oneLine(s string) string {
@@ -99,4 +118,35 @@ func outputs(m map[string]any) string {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return oneLine(strings.Join(parts, " "))
+}
+
+// statusUsage answers `status` without a name: how to ask, and the runs
+// there are to ask about.
+func statusUsage(cmd *cobra.Command, g *globals, ns string) error {
+	fmt.Fprintf(cmd.OutOrStdout(), "Usage: velaflow status NAME [-n NS] [-o json|yaml|wide] [--watch]\n\n")
+	rc, closeFn, err := g.runs()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	list, err := rc.List(cmd.Context(), ns)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "No runs in namespace %s.\n", ns)
+		return nil
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Runs in namespace %s:\n", ns)
+	printRuns(cmd.OutOrStdout(), list, false)
+	return nil
+}
+
+func printYAML(cmd *cobra.Command, v any) error {
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(data)
+	return err
 }
