@@ -31,7 +31,7 @@ func (c *Client) RestartID(ctx context.Context, id, step string) (client.Workflo
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("no run %s", id)
+			return nil, noRun("no run %s", id)
 		}
 		return nil, fmt.Errorf("restart run %s: %w", id, err)
 	}

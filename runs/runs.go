@@ -27,6 +27,9 @@ type Client struct {
 	// DataConverter is the one Temporal was dialled with, for payloads
 	// read from history (nil: the SDK's default).
 	DataConverter converter.DataConverter
+	// Namespace is the Temporal namespace the client was dialled with
+	// ("": "default"), for the calls that name it.
+	Namespace string
 }
 
 func (c *Client) converter() converter.DataConverter {
@@ -78,6 +81,18 @@ func (c *Client) Replace(ctx context.Context, plan *translator.Plan) (client.Wor
 
 // ErrAlreadyRunning is Start's answer when a run of that name still runs.
 var ErrAlreadyRunning = errors.New("is still running")
+
+// ErrNotFound is matched (errors.Is) by the answer about a run that does
+// not exist.
+var ErrNotFound = errors.New("not found")
+
+// notFound says which run does not exist.
+type notFound struct{ msg string }
+
+func (e notFound) Error() string        { return e.msg }
+func (e notFound) Is(target error) bool { return target == ErrNotFound }
+
+func noRun(format string, args ...any) error { return notFound{fmt.Sprintf(format, args...)} }
 
 func (c *Client) start(ctx context.Context, id string, in workflows.RunInput, conflict enumspb.WorkflowIdConflictPolicy) (client.WorkflowRun, error) {
 	plan := &in.Plan
@@ -131,7 +146,7 @@ func (c *Client) StatusID(ctx context.Context, id string) (*workflows.Status, er
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("no run %s", id)
+			return nil, noRun("no run %s", id)
 		}
 		// A finished run answers from its result when no worker can replay it.
 		if fin, ferr := c.finalStatus(ctx, id); ferr == nil {
@@ -238,7 +253,7 @@ func (c *Client) SignalID(ctx context.Context, id, signal string) error {
 	if err := c.Temporal.SignalWorkflow(ctx, id, "", signal, nil); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return fmt.Errorf("no running run %s", id)
+			return noRun("no running run %s", id)
 		}
 		return fmt.Errorf("%s run %s: %w", signal, id, err)
 	}
@@ -318,7 +333,7 @@ func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][
 	if err := c.queryInto(ctx, id, workflows.QueryLogs, &logs); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("no run %s", id)
+			return nil, noRun("no run %s", id)
 		}
 		return nil, fmt.Errorf("logs of run %s: %w", id, err)
 	}

@@ -36,7 +36,7 @@ spec:
 	})
 
 	out, errOut, code := shared.velaflow(t, "run", "-f", yaml("second"))
-	assert.Equal(t, 1, code, out)
+	assert.Equal(t, 4, code, "a conflict exits 4: %s", out)
 	assert.Contains(t, errOut, "run default/still-running is still running: it was not started again")
 	assert.NotContains(t, out, "started run")
 	assert.Equal(t, "first", findStep(shared.status(t, "still-running").Status, "hold").Message, "the running run is untouched")

@@ -153,6 +153,29 @@ func newSignalCmd(g *globals, signal, short string) *cobra.Command {
 	return cmd
 }
 
+func newDeleteCmd(g *globals) *cobra.Command {
+	var ns string
+	cmd := &cobra.Command{
+		Use:   "delete NAME [-n NS]",
+		Short: "Delete a run: terminate it if it still runs, and remove it and its history",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rc, closeFn, err := g.runs()
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := rc.Delete(cmd.Context(), ns, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted run %s/%s\n", ns, args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&ns, "namespace", "n", "default", "the run's namespace")
+	return cmd
+}
+
 func newRestartCmd(g *globals) *cobra.Command {
 	var ns, step string
 	var wait bool

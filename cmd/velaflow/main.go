@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -34,6 +35,8 @@ type globals struct {
 	address string
 	// dataConverter is the last dial's (encrypting with --codec-keys).
 	dataConverter converter.DataConverter
+	// temporalNamespace is the last dial's Temporal namespace.
+	temporalNamespace string
 	// noColor: plain lines, no colour, no redrawing (also NO_COLOR).
 	noColor bool
 }
@@ -56,7 +59,7 @@ func (g *globals) dial(configure ...func(*client.Options)) (client.Client, error
 		}
 		return nil, err
 	}
-	g.address, g.dataConverter = opts.HostPort, opts.DataConverter
+	g.address, g.dataConverter, g.temporalNamespace = opts.HostPort, opts.DataConverter, opts.Namespace
 	return c, nil
 }
 
@@ -66,7 +69,7 @@ func (g *globals) runs() (*runs.Client, func(), error) {
 		return nil, nil, err
 	}
 	rc := runs.New(c, g.taskQueue)
-	rc.DataConverter = g.dataConverter
+	rc.DataConverter, rc.Namespace = g.dataConverter, g.temporalNamespace
 	return rc, c.Close, nil
 }
 
@@ -86,7 +89,7 @@ func newRoot() *cobra.Command {
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),
 		newSignalCmd(g, "resume", "Resume a suspended run or step"),
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),
-		newRestartCmd(g),
+		newRestartCmd(g), newDeleteCmd(g),
 		newLogsCmd(g),
 		newClusterCmd(g),
 		newTranslateCmd(), newDefCmd(), newInstallCmd(), newControllerCmd(g),
@@ -94,13 +97,51 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// Exit codes, documented in the README.
+const (
+	exitRunFailed = 1 // the run did not succeed; other errors too
+	exitInvalid   = 2 // invalid input: files, flags, arguments
+	exitNotFound  = 3 // no such run
+	exitConflict  = 4 // a run of that name still runs
+)
+
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	root := newRoot()
+	usageErrorsExit2(root)
+	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
-		var ee *exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, runs.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, runs.ErrAlreadyRunning):
+		return exitConflict
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		return exitInvalid
+	}
+	return exitRunFailed
+}
+
+// usageErrorsExit2 makes bad flags and arguments exit 2, for every
+// command.
+func usageErrorsExit2(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: exitInvalid, err: err} })
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return &exitError{code: exitInvalid, err: err}
+			}
+			return nil
 		}
-		os.Exit(1)
+	}
+	for _, sub := range c.Commands() {
+		usageErrorsExit2(sub)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show a run's status",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains([]string{"", "wide", "json", "yaml"}, output) {
+				return &exitError{code: exitInvalid, err: fmt.Errorf("unknown output %q (json, yaml or wide)", output)}
+			}
 			if len(args) == 0 {
 				return statusUsage(cmd, g, ns)
 			}
