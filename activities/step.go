@@ -95,6 +95,7 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *
 		OnOnce:     hb.record,
 		Env:        env,
 		Templates:  &a.templates,
+		Debug:      in.Debug,
 	})
 	if err != nil {
 		var e *evaluate.Error
@@ -102,15 +103,20 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *
 			// Every error goes back to the workflow, which retries provider
 			// errors itself; the memo travels along so a retry does not
 			// repeat what this execution already did.
+			msg, cut := excerpt(env.Secrets.Redact(e.Error()))
+			dbg := withMessage(e.Debug, e.Error(), cut)
 			var details []any
-			if len(e.Memo) > 0 {
+			if len(e.Memo) > 0 || dbg != nil {
 				details = append(details, e.Memo)
+			}
+			if dbg != nil {
+				details = append(details, redactDebug(env.Secrets, dbg))
 			}
 			typ := e.Reason
 			if typ == stepio.ReasonExecute && !e.Retryable {
 				typ = stepio.ReasonExecuteFinal
 			}
-			return nil, temporal.NewNonRetryableApplicationError(env.Secrets.Redact(e.Error()), typ, nil, details...)
+			return nil, temporal.NewNonRetryableApplicationError(msg, typ, nil, details...)
 		}
 		if msg := env.Secrets.Redact(err.Error()); msg != err.Error() {
 			return nil, temporal.NewApplicationError(msg, stepio.ReasonExecute)
@@ -118,7 +124,9 @@ func (a *Activities) ExecuteStep(ctx context.Context, in stepio.Input) (result *
 		return nil, err
 	}
 	env.Secrets.RedactAll(res.Logs)
-	out := &stepio.Result{Phase: string(res.Phase), Message: env.Secrets.Redact(res.Message), Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts()}
+	msg, cut := excerpt(env.Secrets.Redact(res.Message))
+	out := &stepio.Result{Phase: string(res.Phase), Message: msg, Duration: res.Duration, Outputs: res.Outputs, Memo: res.Memo, Logs: res.Logs, Reads: res.Reads, Vars: env.Vars.Puts(),
+		Debug: redactDebug(env.Secrets, withMessage(res.Debug, res.Message, cut))}
 	if err := checkSizes(in, out); err != nil {
 		return nil, err
 	}
@@ -227,4 +235,34 @@ func (a *Activities) watch(ctx context.Context, step string, res *evaluate.Resul
 		refs[i] = kube.Ref{Cluster: r.Cluster, APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
 	}
 	a.Watcher.Watch(id, step, refs)
+}
+
+// redactDebug hides the secrets an execution read in its debug record.
+func redactDebug(s *ops.Secrets, d *stepio.StepDebug) *stepio.StepDebug {
+	if d == nil {
+		return nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil
+	}
+	var out stepio.StepDebug
+	if json.Unmarshal([]byte(s.Redact(string(b))), &out) != nil {
+		return nil
+	}
+	return &out
+}
+
+// withMessage keeps the whole message in the debug record when the
+// status shows an excerpt.
+func withMessage(d *stepio.StepDebug, msg string, cut bool) *stepio.StepDebug {
+	if !cut {
+		return d
+	}
+	if d == nil {
+		d = &stepio.StepDebug{}
+	}
+	cp := *d
+	cp.Message = msg
+	return &cp
 }

@@ -379,3 +379,33 @@ func (c *Client) queryInto(ctx context.Context, id, query string, into any) erro
 	}
 	return v.Get(into)
 }
+
+// Debug returns each step's latest execution, by step name; the
+// sub-steps of groups are read from the groups' child workflows.
+func (c *Client) Debug(ctx context.Context, namespace, name string) (map[string]*workflows.StepExecution, error) {
+	id := c.ID(ctx, namespace, name)
+	out := map[string]*workflows.StepExecution{}
+	if err := c.queryInto(ctx, id, workflows.QueryDebug, &out); err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, noRun("no run %s", id)
+		}
+		return nil, fmt.Errorf("debug run %s: %w", id, err)
+	}
+	status, err := c.StatusID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range status.Steps {
+		if len(st.SubSteps) == 0 || st.Phase == workflows.StepPending || st.Phase == workflows.StepSkipped {
+			continue
+		}
+		sub := map[string]*workflows.StepExecution{}
+		if err := c.queryInto(ctx, id+"/"+st.Name, workflows.QueryDebug, &sub); err == nil {
+			for k, v := range sub {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
+}

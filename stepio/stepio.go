@@ -56,6 +56,8 @@ type Input struct {
 	// Definition pins the template in full (runs started before digests).
 	// Neither set means the worker's catalogue.
 	Definition *cuedefs.Definition `json:"definition,omitempty"`
+	// Debug asks for what the execution computes (Result.Debug).
+	Debug bool `json:"debug,omitempty"`
 	// Context is the run's spec.context.
 	Context map[string]any `json:"context,omitempty"`
 	// Inputs are the values of the step's inputs, by `from`.
@@ -91,6 +93,8 @@ type Result struct {
 	Reads []ObjectRef `json:"reads,omitempty"`
 	// Vars are the variables the execution put (#DoVar), by dotted path.
 	Vars map[string]any `json:"vars,omitempty"`
+	// Debug is what the execution computed, when the input asked.
+	Debug *StepDebug `json:"debug,omitempty"`
 }
 
 // ConditionInput is an `if` expression and what it may refer to.
@@ -124,4 +128,28 @@ func SetPath(m map[string]any, path string, value any) {
 		m = next
 	}
 	m[keys[len(keys)-1]] = value
+}
+
+// StepDebug is what an execution of a run in debug mode computed.
+type StepDebug struct {
+	// Value is the template's value after its operations (its concrete
+	// parts).
+	Value any `json:"value,omitempty"`
+	// Operations are the operations it ran, in order.
+	Operations []OperationCall `json:"operations,omitempty"`
+	// Message is the whole message, when the step's status shows an
+	// excerpt of it.
+	Message string `json:"message,omitempty"`
+}
+
+// OperationCall is one operation an execution ran.
+type OperationCall struct {
+	Path      string `json:"path"`
+	Operation string `json:"operation"`
+	Params    any    `json:"params,omitempty"`
+	Returns   any    `json:"returns,omitempty"`
+	Error     string `json:"error,omitempty"`
+	// Memoized: a once-only operation an earlier execution ran; its
+	// recorded result was handed back.
+	Memoized bool `json:"memoized,omitempty"`
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +155,88 @@ func TestExitCodes(t *testing.T) {
 	assert.Equal(t, 2, code)
 	_, _, code = shared.velaflow(t, "status", "x", "-o", "toml")
 	assert.Equal(t, 2, code)
+}
+
+const badGatewayPage = `<!DOCTYPE html>
+<html><head><title>502 Bad Gateway</title><style>h1 {color: red}</style></head>
+<body><h1>Bad Gateway</h1><p>The upstream did not answer in time.</p></body></html>`
+
+func debugRun(name, annotation, url string) string {
+	return fmt.Sprintf(`apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata:
+  name: %s
+%s
+spec:
+  workflowSpec:
+    steps:
+      - name: ask
+        type: request
+        properties:
+          url: %s/ok
+        outputs:
+          - name: answer
+            valueFrom: response.answer
+      - name: tell
+        type: request
+        properties:
+          url: %s/fail
+          method: POST
+          body: {}
+        inputs:
+          - from: answer
+            parameterKey: body.answer
+`, name, annotation, url, url)
+}
+
+// debug shows a step's latest execution: its parameters and inputs, and
+// in debug mode the template's values and each operation with what it
+// gave back. An HTML error page is an excerpt in the status, whole in
+// debug.
+func TestDebugStep(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ok" {
+			fmt.Fprint(w, `{"answer": 42}`)
+			return
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, badGatewayPage)
+	}))
+	defer srv.Close()
+
+	file := writeFile(t, "debug.yaml", debugRun("debugged", "  annotations:\n    workflowrun.oam.dev/debug: \"true\"", srv.URL))
+	_, _, code := shared.velaflow(t, "run", "-f", file, "--wait")
+	require.Equal(t, 1, code)
+	st := shared.status(t, "debugged").Status
+	msg := stepOf(st, "tell").Message
+	assert.NotContains(t, msg, "<", "the status shows the page's text")
+	assert.Contains(t, msg, "502 Bad Gateway Bad Gateway The upstream did not answer in time.")
+
+	out, errOut, code := shared.velaflow(t, "debug", "debugged", "--step", "tell")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "<h1>Bad Gateway</h1>", "the whole body")
+	assert.Regexp(t, `(?m)^  answer: 42$`, out, "the input, under Inputs")
+	assert.Regexp(t, `req\s+http\.do\s+\{"method":"POST"`, out)
+	assert.Contains(t, out, "statusCode: 502", "the template's values")
+
+	out, errOut, code = shared.velaflow(t, "debug", "debugged", "--step", "ask", "-o", "json")
+	require.Equal(t, 0, code, errOut)
+	var e workflows.StepExecution
+	require.NoError(t, json.Unmarshal([]byte(out), &e))
+	assert.Equal(t, "succeeded", e.Phase)
+	assert.EqualValues(t, 42, e.Outputs["answer"])
+	require.NotNil(t, e.Debug)
+	require.Len(t, e.Debug.Operations, 1)
+	assert.Equal(t, "http.do", e.Debug.Operations[0].Operation)
+
+	file = writeFile(t, "plain.yaml", debugRun("undebugged", "", srv.URL))
+	_, _, code = shared.velaflow(t, "run", "-f", file, "--wait")
+	require.Equal(t, 1, code)
+	out, errOut, code = shared.velaflow(t, "debug", "undebugged", "--step", "tell")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "url: "+srv.URL+"/fail")
+	assert.Contains(t, out, "Whole message:")
+	assert.Contains(t, out, "annotate the run workflowrun.oam.dev/debug")
+	_, _, code = shared.velaflow(t, "debug", "undebugged", "--step", "nope")
+	assert.Equal(t, 3, code)
 }

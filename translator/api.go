@@ -12,6 +12,9 @@ const (
 	KindWorkflow               = "Workflow"
 	KindWorkflowStepDefinition = "WorkflowStepDefinition"
 
+	// DebugAnnotation on a WorkflowRun, "true", puts it in debug mode.
+	DebugAnnotation = "workflowrun.oam.dev/debug"
+
 	ModeStepByStep = "StepByStep"
 	ModeDAG        = "DAG"
 )

@@ -14,6 +14,9 @@ type Plan struct {
 	Definitions map[string]cuedefs.Definition `json:"definitions"`
 	// Source is the file the WorkflowRun came from.
 	Source string `json:"source,omitempty"`
+	// Debug: the run records what each step execution computes (the
+	// annotation workflowrun.oam.dev/debug: "true", as in KubeVela).
+	Debug bool `json:"debug,omitempty"`
 }
 
 // Mode is the ordering of the top-level steps and of group sub-steps.

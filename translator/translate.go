@@ -130,6 +130,7 @@ func (in *inputs) plan(doc *document, used map[string]bool) (*Plan, Errors) {
 		Mode:        Mode{Steps: ModeStepByStep, SubSteps: ModeDAG},
 		Definitions: map[string]cuedefs.Definition{},
 		Source:      doc.file,
+		Debug:       run.Metadata.Annotations[DebugAnnotation] == "true",
 	}
 
 	stepsDoc, stepsField := doc, "spec.workflowSpec.steps"

@@ -95,6 +95,8 @@ type run struct {
 	// mirror writes the status into the run's WorkflowRun object (runs
 	// the controller started; nil for others).
 	mirror *mirror
+	// executions are the steps' latest executions (the debug query).
+	executions map[string]*StepExecution
 }
 
 // Run interprets the plan. It returns the final status; a run that ends
@@ -259,6 +261,9 @@ func (r *run) start(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryVars, func() (map[string]any, error) { return r.vars, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryDebug, func() (map[string]*StepExecution, error) { return r.executions, nil }); err != nil {
 		return err
 	}
 	r.listen(ctx)

@@ -79,7 +79,7 @@ func (r *run) beginStep(ctx workflow.Context, s translator.Step, st *StepStatus,
 	r.refresh(ctx)
 	in := stepio.Input{
 		RunName: r.plan.Name, RunNamespace: r.plan.Namespace, GroupName: group,
-		SessionID: st.ID, Step: withoutSubSteps(s), Context: r.plan.Context, Inputs: inputs,
+		SessionID: st.ID, Step: withoutSubSteps(s), Context: r.plan.Context, Inputs: inputs, Debug: r.plan.Debug,
 	}
 	if d, ok := r.plan.Definitions[s.Type]; ok {
 		if r.definitionDigests {
@@ -150,6 +150,7 @@ func (r *run) executeOnce(ctx workflow.Context, x *stepExec) (*stepio.Result, er
 	}
 	err := exec.Get(ctx, &res)
 	r.inFlight--
+	r.noteExecution(x, &res, err)
 	t := workflow.Now(ctx)
 	x.st.LastExecuteTime = &t
 	return &res, err

@@ -41,6 +41,9 @@ type Request struct {
 	// once-only operation completes, so the caller can save it before the
 	// execution ends.
 	OnOnce func(memo map[string]json.RawMessage)
+	// Debug records the template's value and the operations it ran
+	// (Result.Debug, Error.Debug).
+	Debug bool
 }
 
 // Phase of a step execution that did not fail.
@@ -67,6 +70,8 @@ type Result struct {
 	// Reads are the Kubernetes objects the execution read; a waiting step
 	// wakes when one changes.
 	Reads []ops.ObjectRef
+	// Debug is what the execution computed (Request.Debug).
+	Debug *stepio.StepDebug
 }
 
 // Failure reasons, as KubeVela names them.
@@ -86,6 +91,9 @@ type Error struct {
 	// Memo holds the once-only results completed before the error, so a
 	// retry does not repeat them.
 	Memo map[string]json.RawMessage
+	// Debug is what the execution computed before it failed
+	// (Request.Debug).
+	Debug *stepio.StepDebug
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -118,7 +126,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	r := &runner{req: req, cctx: cctx, outcome: &ops.Outcome{}, memo: map[string]json.RawMessage{}}
 	done, runErr := r.resolve(ctx, v)
 	if e := r.err; e != nil {
-		e.Memo = r.memo
+		e.Memo, e.Debug = r.memo, r.debugOf(done)
 		return nil, e
 	}
 	if runErr != nil {
@@ -126,14 +134,14 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	o := r.outcome
-	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo, Logs: o.Logs, Reads: o.Reads}
+	res := &Result{Phase: Succeeded, Message: o.Message, Memo: r.memo, Logs: o.Logs, Reads: o.Reads, Debug: r.debugOf(done)}
 	switch {
 	case o.Fail:
 		msg := o.Message
 		if msg == "" {
 			msg = "the step failed (#Fail)"
 		}
-		return nil, final(ReasonAction, errors.New(msg))
+		return nil, r.withDebug(final(ReasonAction, errors.New(msg)), done)
 	case o.Suspend:
 		res.Phase, res.Duration = Suspended, o.Duration
 		return res, nil
@@ -145,12 +153,12 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	if r.filled { // validated above already, unless a result was filled in since
 		if err := cuedefs.ValidatePending(done); err != nil {
-			return nil, final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err)))
+			return nil, r.withDebug(final(ReasonRendering, fmt.Errorf("template %q after its operations: %s", req.Definition.Type, cuedefs.Describe(err))), done)
 		}
 	}
 	outputs, err := readOutputs(cctx, done, req.Outputs)
 	if err != nil {
-		return nil, final(ReasonOutput, err)
+		return nil, r.withDebug(final(ReasonOutput, err), done)
 	}
 	res.Outputs = outputs
 	return res, nil
@@ -172,6 +180,8 @@ type runner struct {
 	err     *Error // the first failure; it ends the execution
 	// filled tells a result was filled into the template.
 	filled bool
+	// calls are the operations run, in debug mode.
+	calls []stepio.OperationCall
 }
 
 var (
@@ -215,6 +225,7 @@ func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (a
 				return nil, r.fail(final(ReasonRendering, fmt.Errorf("%s: memoized result: %w", key, err)))
 			}
 			r.remember(key, raw)
+			r.record(op, key, args, res, nil, true)
 			return wrapResult(op, cuedefs.Numbers(res), newStyle), nil
 		}
 	}
@@ -224,6 +235,7 @@ func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (a
 		call.State = r.req.Memo[stateKey]
 	}
 	res, err := runSafely(ctx, op, call)
+	r.record(op, key, args, res, err, false)
 	if op.Stateful {
 		if st := call.NewState(); st != nil {
 			r.remember(stateKey, st)

@@ -89,7 +89,7 @@ func newRoot() *cobra.Command {
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),
 		newSignalCmd(g, "resume", "Resume a suspended run or step"),
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),
-		newRestartCmd(g), newDeleteCmd(g),
+		newRestartCmd(g), newDeleteCmd(g), newDebugCmd(g),
 		newLogsCmd(g),
 		newClusterCmd(g),
 		newTranslateCmd(), newDefCmd(), newInstallCmd(), newControllerCmd(g),
