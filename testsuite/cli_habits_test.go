@@ -240,3 +240,23 @@ func TestDebugStep(t *testing.T) {
 	_, _, code = shared.velaflow(t, "debug", "undebugged", "--step", "nope")
 	assert.Equal(t, 3, code)
 }
+
+// Shell completion offers run names, step names, step types and -o
+// values (cobra's __complete is what the shells' scripts call).
+func TestCompletion(t *testing.T) {
+	_, errOut, code := shared.velaflow(t, "run", "-f", writeFile(t, "c.yaml", habitsRun("cli-complete", "completed", "        type: say-and-log\n        properties: {line: m}")), "--wait")
+	require.Equal(t, 0, code, errOut)
+	complete := func(args ...string) []string {
+		out, errOut, code := shared.velaflow(t, append([]string{"__complete"}, args...)...)
+		require.Equal(t, 0, code, errOut)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		return lines[:len(lines)-1] // the last line is the directive
+	}
+	assert.Contains(t, complete("status", "-n", "cli-complete", ""), "completed")
+	assert.Equal(t, []string{"first", "middle", "last"}, complete("debug", "completed", "-n", "cli-complete", "--step", ""))
+	assert.Contains(t, complete("def", "show", ""), "request")
+	assert.Equal(t, []string{"json", "yaml", "wide"}, complete("list", "-o", ""))
+	out, _, code := shared.velaflow(t, "completion", "bash")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "__start_velaflow")
+}

@@ -94,6 +94,8 @@ func newRoot() *cobra.Command {
 		newClusterCmd(g),
 		newTranslateCmd(), newDefCmd(), newInstallCmd(), newControllerCmd(g),
 	)
+	addCompletions(root, g)
+	usageErrorsExit2(root)
 	return root
 }
 
@@ -107,7 +109,6 @@ const (
 
 func main() {
 	root := newRoot()
-	usageErrorsExit2(root)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(exitCode(err))

@@ -119,7 +119,7 @@ of their cluster.`,
 	}
 	show := &cobra.Command{
 		Use:   "show TYPE",
-		Short: "Print a step type's CUE template",
+		Short: "Print a step type's parameters (a table) and its definition (CUE, as vela def files are written)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := load(cmd)
@@ -133,9 +133,25 @@ of their cluster.`,
 				}
 				return fmt.Errorf("unknown step type %q (known: %s)", args[0], strings.Join(cuedefs.SortedTypes(c.Definitions), ", "))
 			}
+			src, err := d.VelaDef()
+			if err != nil {
+				return err
+			}
+			params, err := d.Parameters()
+			if err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "// %s: %s\n// from %s, %s\n", d.Type, d.Description, d.File, d.Digest)
-			fmt.Fprint(w, strings.TrimLeft(d.Source, "\n"))
+			from := d.File
+			if d.Builtin {
+				from = "built-in"
+			}
+			fmt.Fprintf(w, "// %s: %s\n// from %s, %s\n//\n", d.Type, d.Description, from, d.Digest)
+			for _, line := range strings.Split(strings.TrimRight(parameterTable(params), "\n"), "\n") {
+				fmt.Fprintln(w, strings.TrimRight("// "+line, " "))
+			}
+			fmt.Fprintln(w)
+			fmt.Fprint(w, src)
 			return nil
 		},
 	}
@@ -167,6 +183,6 @@ of their cluster.`,
 			return nil
 		},
 	}
-	root.AddCommand(list, show, vet, render)
+	root.AddCommand(list, show, vet, render, newDefDocCmd(load))
 	return root
 }
