@@ -100,7 +100,7 @@ spec:
 	out, errOut, code, err := runCLI(time.Now().Add(2*time.Minute), addr, "", append(tlsArgs, "run", "-f", run, "--wait")...)
 	require.NoError(t, err)
 	require.Equal(t, 0, code, "run over mTLS: %s%s", out, errOut)
-	out, errOut, code, err = runCLI(time.Now().Add(time.Minute), addr, "", append(tlsArgs, "status", "over-mtls")...)
+	out, errOut, code, err = runCLI(time.Now().Add(time.Minute), addr, "", append(tlsArgs, "status", "over-mtls", "-o", "wide")...)
 	require.NoError(t, err)
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "over mTLS")
