@@ -12,6 +12,8 @@ type FieldError struct {
 	Line  int
 	Field string // e.g. spec.workflowSpec.steps[2].properties.url
 	Msg   string
+	// UnknownType is the step type an "unknown step type" error names.
+	UnknownType string
 }
 
 func (e FieldError) Error() string {

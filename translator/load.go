@@ -54,8 +54,11 @@ func (in *inputs) warnf(format string, args ...any) {
 // readInputs reads files and definition folders. Folders are read for
 // Workflows and WorkflowStepDefinitions (.yaml, .yml, .cue); files may hold
 // any of the three kinds.
-func readInputs(files, definitionPaths []string) (*inputs, Errors) {
+func readInputs(files, definitionPaths []string, known map[string]cuedefs.Definition) (*inputs, Errors) {
 	in := newInputs()
+	for k, v := range known {
+		in.definitions[k] = v
+	}
 	var errs Errors
 	for _, p := range definitionPaths {
 		paths, err := definitionFiles(p)

@@ -15,6 +15,9 @@ type Options struct {
 	// DefinitionPaths are folders (or files) of Workflows and
 	// WorkflowStepDefinitions, as YAML or .cue.
 	DefinitionPaths []string
+	// Known are definitions known elsewhere (the workers'): they replace
+	// the built-ins, and those of DefinitionPaths replace them.
+	Known map[string]cuedefs.Definition
 }
 
 // Result is what the files hold: the runs' plans, the other Kubernetes
@@ -42,7 +45,7 @@ func TranslateAll(opts Options) (*Result, error) {
 	if len(opts.Files) == 0 {
 		return nil, fmt.Errorf("no files given")
 	}
-	in, errs := readInputs(opts.Files, opts.DefinitionPaths)
+	in, errs := readInputs(opts.Files, opts.DefinitionPaths, opts.Known)
 	return in.translate(errs, opts.Files)
 }
 
@@ -88,7 +91,7 @@ type Catalog struct {
 // LoadCatalog reads the built-in definitions plus those in paths. A
 // definition that does not compile is in Broken, not an error.
 func LoadCatalog(paths ...string) *Catalog {
-	in, errs := readInputs(nil, paths)
+	in, errs := readInputs(nil, paths, nil)
 	return &Catalog{Definitions: in.definitions, Broken: in.broken, Warnings: in.warnings, Errors: errs.sorted()}
 }
 

@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"path/filepath"
 	"fmt"
 	"strings"
 	"time"
@@ -117,7 +118,12 @@ func (v *validator) checkStep(s *Step, f, group string) {
 	}
 	def, ok := v.in.definitions[s.Type]
 	if !ok {
-		v.c.add(v.doc, f+".type", "unknown step type %q (known: %s)", s.Type, strings.Join(sortedKeys(v.in.definitions), ", "))
+		msg := fmt.Sprintf("unknown step type %q (known: %s)", s.Type, strings.Join(sortedKeys(v.in.definitions), ", "))
+		if near := nearbyDefinition(v.doc.file, s.Type); near != "" {
+			msg += fmt.Sprintf("; %s defines it: pass --definitions %s", near, filepath.Dir(near))
+		}
+		v.c.add(v.doc, f+".type", "%s", msg)
+		v.c.errs[len(v.c.errs)-1].UnknownType = s.Type
 		return
 	}
 	if _, pinned := v.plan.Definitions[s.Type]; !pinned {

@@ -120,6 +120,9 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
+	defs := opts.Definitions
+	infos := &workflows.Workers{StepTypes: func() map[string]cuedefs.Definition { return defs }}
+	w.RegisterWorkflowWithOptions(infos.Run, workflow.RegisterOptions{Name: workflows.WorkersName})
 	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, Metrics: opts.Metrics, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
 		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter), Heartbeats: c}
 	if opts.Clusters != nil && !opts.NoWatch {

@@ -2,17 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
-
-	"github.com/velaflow/velaflow/stepio"
-	"github.com/velaflow/velaflow/workflows"
 )
 
 func newClusterCmd(g *globals) *cobra.Command {
@@ -22,24 +16,16 @@ func newClusterCmd(g *globals) *cobra.Command {
 		Short: "Ask a worker which clusters it reaches, and whether they answer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.dial()
+			rc, closeFn, err := g.runs()
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer closeFn()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID:                       "velaflow-cluster-list-" + uuid.NewString(),
-				TaskQueue:                g.taskQueue,
-				WorkflowExecutionTimeout: 30 * time.Second,
-			}, workflows.ListClustersName)
+			infos, err := rc.WorkerClusters(ctx)
 			if err != nil {
-				return err
-			}
-			var infos []stepio.ClusterInfo
-			if err := run.Get(ctx, &infos); err != nil {
-				if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return fmt.Errorf("no worker on task queue %q answered within 30s", g.taskQueue)
 				}
 				return err

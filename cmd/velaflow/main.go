@@ -92,7 +92,7 @@ func newRoot() *cobra.Command {
 		newRestartCmd(g), newDeleteCmd(g), newDebugCmd(g),
 		newLogsCmd(g),
 		newClusterCmd(g),
-		newTranslateCmd(), newDefCmd(), newInstallCmd(), newControllerCmd(g),
+		newTranslateCmd(), newDefCmd(g), newInstallCmd(), newControllerCmd(g),
 	)
 	addCompletions(root, g)
 	usageErrorsExit2(root)

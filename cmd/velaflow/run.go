@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/workflows"
@@ -25,7 +27,15 @@ func newRunCmd(g *globals) *cobra.Command {
 			"With --wait, print each step's progress and exit 0 if the run succeeded, 1 otherwise.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := translator.TranslateAll(translator.Options{Files: files, DefinitionPaths: defs})
+			opts := translator.Options{Files: files, DefinitionPaths: defs}
+			res, err := translator.TranslateAll(opts)
+			if unknown := unknownTypes(err); len(unknown) > 0 {
+				// Step types the workers serve need no --definitions.
+				if known := g.workerStepTypes(cmd.Context(), unknown); known != nil {
+					opts.Known = known
+					res, err = translator.TranslateAll(opts)
+				}
+			}
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
 			}
@@ -154,4 +164,41 @@ func printJSON(cmd *cobra.Command, v any) error {
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// unknownTypes are the step types translation errors say are unknown.
+func unknownTypes(err error) []string {
+	es, ok := err.(translator.Errors)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, e := range es {
+		if e.UnknownType != "" && !slices.Contains(out, e.UnknownType) {
+			out = append(out, e.UnknownType)
+		}
+	}
+	return out
+}
+
+// workerStepTypes asks a worker of the task queue for its step types, if
+// it serves any of want; nil if none does or no worker answers soon.
+func (g *globals) workerStepTypes(ctx context.Context, want []string) map[string]cuedefs.Definition {
+	rc, closeFn, err := g.runs()
+	if err != nil {
+		return nil
+	}
+	defer closeFn()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	known, err := rc.WorkerStepTypes(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, t := range want {
+		if _, ok := known[t]; ok {
+			return known
+		}
+	}
+	return nil
 }

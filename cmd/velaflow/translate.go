@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -39,7 +41,7 @@ func newTranslateCmd() *cobra.Command {
 	return cmd
 }
 
-func newDefCmd() *cobra.Command {
+func newDefCmd(g *globals) *cobra.Command {
 	var defs []string
 	root := &cobra.Command{Use: "def", Short: "List, show and check step definitions"}
 	root.PersistentFlags().StringArrayVar(&defs, "definitions", nil, "folder or file of definitions besides the built-ins; repeatable")
@@ -90,14 +92,35 @@ of their cluster.`,
 		},
 	}
 	render.Flags().StringVarP(&namespace, "namespace", "n", "", "namespace of the objects (default: none, kubectl's)")
+	var fromWorker bool
 	list := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--worker]",
 		Short: "List the step types, and where each comes from",
-		Args:  cobra.NoArgs,
+		Long: `List the step types: the built-ins and those of --definitions, or with
+--worker those a worker of the task queue serves (its built-ins and its
+own --definitions; run uses them when a step type is not known here).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := load(cmd)
 			if err != nil {
 				return err
+			}
+			if fromWorker {
+				rc, closeFn, err := g.runs()
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+				defer cancel()
+				known, err := rc.WorkerStepTypes(ctx)
+				if err != nil {
+					if ctx.Err() != nil {
+						return fmt.Errorf("no worker on task queue %q answered within 30s", g.taskQueue)
+					}
+					return err
+				}
+				c = &translator.Catalog{Definitions: known}
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 2, 2, ' ', 0)
 			fmt.Fprintln(tw, "TYPE\tSOURCE\tDESCRIPTION")
@@ -183,6 +206,7 @@ of their cluster.`,
 			return nil
 		},
 	}
+	list.Flags().BoolVar(&fromWorker, "worker", false, "the step types a worker of the task queue serves")
 	root.AddCommand(list, show, vet, render, newDefDocCmd(load))
 	return root
 }

@@ -1,0 +1,62 @@
+package runs
+
+import (
+	"context"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
+	"github.com/velaflow/velaflow/workflows"
+)
+
+// workers starts the task queue's workers workflow if it is not running,
+// and returns its ID.
+func (c *Client) workers(ctx context.Context) (string, error) {
+	id := workflows.WorkersID(c.TaskQueue)
+	_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                c.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            "velaflow workers of task queue " + c.TaskQueue + ": answers their step types and clusters",
+	}, workflows.WorkersName)
+	if err != nil {
+		return "", fmt.Errorf("ask the workers of task queue %s: %w", c.TaskQueue, err)
+	}
+	return id, nil
+}
+
+// WorkerStepTypes are the step types a worker of the task queue serves
+// (its built-ins and --definitions). Bound ctx: with no worker running,
+// nothing answers.
+func (c *Client) WorkerStepTypes(ctx context.Context) (map[string]cuedefs.Definition, error) {
+	id, err := c.workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]cuedefs.Definition
+	if err := c.queryInto(ctx, id, workflows.QueryStepTypes, &out); err != nil {
+		return nil, fmt.Errorf("ask a worker of task queue %s for its step types: %w", c.TaskQueue, err)
+	}
+	return out, nil
+}
+
+// WorkerClusters are the clusters a worker of the task queue reaches, and
+// whether each answers.
+func (c *Client) WorkerClusters(ctx context.Context) ([]stepio.ClusterInfo, error) {
+	id, err := c.workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: workflows.UpdateClusters, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ask a worker of task queue %s for its clusters: %w", c.TaskQueue, err)
+	}
+	var out []stepio.ClusterInfo
+	return out, h.Get(ctx, &out)
+}

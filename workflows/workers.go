@@ -1,0 +1,59 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
+)
+
+// The workers of a task queue answer questions about themselves through
+// one long-lived workflow per task queue (WorkersID): the step types they
+// serve (a query: it records nothing) and the clusters they reach (an
+// update running a local activity). Asking leaves no workflow behind per
+// question.
+const (
+	// WorkersName is the workflow type; start it with ID WorkersID.
+	WorkersName = "VelaflowWorkers"
+	// QueryStepTypes answers the step types the answering worker serves:
+	// map[string]cuedefs.Definition.
+	QueryStepTypes = "step-types"
+	// UpdateClusters answers the clusters a worker reaches:
+	// []stepio.ClusterInfo.
+	UpdateClusters = "clusters"
+)
+
+// WorkersID is the ID of the task queue's workers workflow.
+func WorkersID(taskQueue string) string { return "velaflow-workers/" + taskQueue }
+
+// Workers is the workers workflow; StepTypes is the answering worker's
+// catalogue (a query may read the worker's own state: it changes nothing
+// in the workflow).
+type Workers struct {
+	StepTypes func() map[string]cuedefs.Definition
+}
+
+// Run waits for questions, and continues as new when its history grows.
+func (w *Workers) Run(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStepTypes, func() (map[string]cuedefs.Definition, error) {
+		return w.StepTypes(), nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateClusters, listClusters); err != nil {
+		return err
+	}
+	_ = workflow.Await(ctx, func() bool {
+		return workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
+	})
+	return workflow.NewContinueAsNewError(ctx, WorkersName)
+}
+
+func listClusters(ctx workflow.Context) ([]stepio.ClusterInfo, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+	var out []stepio.ClusterInfo
+	err := workflow.ExecuteLocalActivity(ctx, stepio.ListClustersName).Get(ctx, &out)
+	return out, err
+}
