@@ -1,8 +1,8 @@
 package translator
 
 import (
-	"path/filepath"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
