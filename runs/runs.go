@@ -5,6 +5,8 @@ package runs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -105,6 +107,7 @@ func (c *Client) start(ctx context.Context, id string, in workflows.RunInput, co
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		WorkflowIDConflictPolicy:                 conflict,
 		StaticSummary:                            fmt.Sprintf("WorkflowRun %s", plan.ID()),
+		StaticDetails:                            staticDetails(plan),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrName.ValueSet(plan.Name),
 			workflows.AttrNamespace.ValueSet(plan.Namespace),
@@ -408,4 +411,34 @@ func (c *Client) Debug(ctx context.Context, namespace, name string) (map[string]
 		}
 	}
 	return out, nil
+}
+
+// staticDetails describe a run on its page in the Web UI: its name, its
+// steps, and the digest of its plan (two runs with the same digest ran
+// the same steps with the same templates).
+func staticDetails(plan *translator.Plan) string {
+	n := 0
+	var count func([]translator.Step)
+	count = func(steps []translator.Step) {
+		for _, s := range steps {
+			n++
+			count(s.SubSteps)
+		}
+	}
+	count(plan.Steps)
+	sum := sha256.New()
+	_ = json.NewEncoder(sum).Encode(struct {
+		Steps   []translator.Step
+		Mode    translator.Mode
+		Digests map[string]string
+	}{plan.Steps, plan.Mode, definitionDigests(plan)})
+	return fmt.Sprintf("WorkflowRun **%s/%s**: %d steps (%s), plan `sha256:%x`", plan.Namespace, plan.Name, n, plan.Mode.Steps, sum.Sum(nil)[:8])
+}
+
+func definitionDigests(plan *translator.Plan) map[string]string {
+	out := map[string]string{}
+	for k, d := range plan.Definitions {
+		out[k] = d.Digest
+	}
+	return out
 }

@@ -35,7 +35,7 @@ func (r *run) skip(ctx workflow.Context, lvl *level, i int, inputs map[string]an
 		}
 		return false, ""
 	}
-	ok, err := r.evaluate(ctx, s.If, inputs)
+	ok, err := r.evaluate(ctx, s.Name, s.If, inputs)
 	if err != nil {
 		msg := err.Error()
 		var app *temporal.ApplicationError
@@ -68,12 +68,13 @@ func (r *run) unsucceededDependency(lvl *level, i int, seen map[int]bool) string
 }
 
 // evaluate runs an `if` expression over status, inputs and context.
-func (r *run) evaluate(ctx workflow.Context, expr string, inputs map[string]any) (bool, error) {
+func (r *run) evaluate(ctx workflow.Context, step, expr string, inputs map[string]any) (bool, error) {
 	status := map[string]any{}
 	for name, fields := range r.conditionStatus(func(string) bool { return true }) {
 		status[name] = fields
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second,
+		Summary: "if of " + step + ": " + expr})
 	var ok bool
 	r.inFlight++
 	defer func() { r.inFlight-- }()

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -53,11 +54,12 @@ func (r *run) mirrorLoop(ctx workflow.Context) {
 		seq := m.changes
 		st := objectStatus(r.snapshot(), r.plan, m.object.Generation)
 		var res stepio.MirrorResult
-		err := workflow.ExecuteLocalActivity(mirrorContext(ctx), stepio.MirrorStatusName,
+		err := workflow.ExecuteLocalActivity(mirrorContext(ctx, m.object), stepio.MirrorStatusName,
 			stepio.MirrorInput{Object: m.object, Previous: m.last, Status: st}).Get(ctx, &res)
 		if err != nil {
 			backoff = min(max(2*backoff, mirrorBackoffInitial), mirrorBackoffMax)
-			_ = workflow.Sleep(ctx, backoff)
+			_ = workflow.NewTimerWithOptions(ctx, backoff, workflow.TimerOptions{
+				Summary: fmt.Sprintf("status into WorkflowRun %s/%s: retry in %s", m.object.Namespace, m.object.Name, backoff)}).Get(ctx, nil)
 			continue
 		}
 		backoff = 0
@@ -68,8 +70,9 @@ func (r *run) mirrorLoop(ctx workflow.Context) {
 // mirrorContext bounds one write: a write that cannot be made soon is
 // tried again after a durable backoff, so an unreachable API server holds
 // no workflow task for long.
-func mirrorContext(ctx workflow.Context) workflow.Context {
+func mirrorContext(ctx workflow.Context, obj stepio.RunObject) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		Summary:                fmt.Sprintf("status into WorkflowRun %s/%s", obj.Namespace, obj.Name),
 		ScheduleToCloseTimeout: 10 * time.Second,
 		StartToCloseTimeout:    5 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{

@@ -454,6 +454,7 @@ func (r *run) refresh(ctx workflow.Context) {
 	}
 	r.status.Terminated = r.terminated
 	r.statusChanged()
+	r.showDetails(ctx)
 	if r.status.Phase != r.phase {
 		r.phase = r.status.Phase
 		// Without the attribute registered the upsert fails the workflow

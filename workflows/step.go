@@ -105,7 +105,7 @@ func (r *run) armTimeout(ctx workflow.Context, x *stepExec, cancelAct workflow.C
 		return func() {}
 	}
 	tctx, cancelTimer := workflow.WithCancel(ctx)
-	timer := workflow.NewTimer(tctx, left)
+	timer := workflow.NewTimerWithOptions(tctx, left, workflow.TimerOptions{Summary: x.s.Name + ": timeout " + timeoutOf(x.s)})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		if timer.Get(ctx, nil) == nil {
 			x.timedOut = true
@@ -186,7 +186,8 @@ func (r *run) takeResult(ctx workflow.Context, x *stepExec, res *stepio.Result) 
 		st.Until = &until
 		r.refresh(ctx)
 		name := x.s.Name
-		_, _ = workflow.AwaitWithTimeout(ctx, lp.Backoff, func() bool { return x.interrupted() || r.woken[name] })
+		_, _ = workflow.AwaitWithOptions(ctx, timerAwait(lp.Backoff, fmt.Sprintf("%s: wait %s (backoff)", name, lp.Backoff)),
+			func() bool { return x.interrupted() || r.woken[name] })
 		delete(r.woken, name)
 		lp.Backoff = min(2*lp.Backoff, r.cfg.WaitBackoffMax)
 		return false
@@ -212,7 +213,8 @@ func (r *run) suspendStep(ctx workflow.Context, st *StepStatus, lp *stepLoop, in
 	done := func() bool { return r.resumeGen != lp.SuspendGen || interrupted() }
 	if lp.SuspendUntil != nil {
 		if left := lp.SuspendUntil.Sub(workflow.Now(ctx)); left > 0 {
-			_, _ = workflow.AwaitWithTimeout(ctx, left, done)
+			until := lp.SuspendUntil.UTC().Format("15:04:05 UTC")
+			_, _ = workflow.AwaitWithOptions(ctx, timerAwait(left, fmt.Sprintf("%s: suspended until %s", st.Name, until)), done)
 		}
 	} else {
 		_ = workflow.Await(ctx, done)
@@ -326,7 +328,7 @@ func (r *run) retryLater(ctx workflow.Context, s translator.Step, st *StepStatus
 	st.Message = fmt.Sprintf("execution failed (%d of %d), retrying in %s: %s", lp.Failures, limit, pause, app.Message())
 	recordRetry(ctx, s.Type)
 	r.refresh(ctx)
-	_, _ = workflow.AwaitWithTimeout(ctx, pause, interrupted)
+	_, _ = workflow.AwaitWithOptions(ctx, timerAwait(pause, fmt.Sprintf("%s: retry %d of %d in %s", s.Name, lp.Failures+1, limit, pause)), interrupted)
 	return true
 }
 
@@ -369,4 +371,17 @@ func (r *run) remember(lp *stepLoop, memo map[string]json.RawMessage) {
 func withoutSubSteps(s translator.Step) translator.Step {
 	s.SubSteps = nil
 	return s
+}
+
+// timerAwait waits at most d, with a timer whose summary the Web UI shows.
+func timerAwait(d time.Duration, summary string) workflow.AwaitOptions {
+	return workflow.AwaitOptions{Timeout: d, TimerOptions: workflow.TimerOptions{Summary: summary}}
+}
+
+// timeoutOf is the step's timeout as written, or its group's.
+func timeoutOf(s translator.Step) string {
+	if s.Timeout != "" {
+		return s.Timeout
+	}
+	return "of its group"
 }
