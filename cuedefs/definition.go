@@ -107,7 +107,7 @@ func dedupe(in []string) []string {
 func ParseCUEFile(filename string, src []byte) (Definition, error) {
 	f, err := parser.ParseFile(filename, src, parser.ParseComments)
 	if err != nil {
-		return Definition{}, fmt.Errorf("%s", Describe(err))
+		return Definition{}, err // CUE errors, with their positions
 	}
 	var tmpl *ast.StructLit
 	var typ, desc string

@@ -2,6 +2,8 @@ package cuedefs
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,6 +56,47 @@ func CheckParameters(d Definition, properties, context map[string]any) []ParamEr
 		}
 		seen[key] = true
 		out = append(out, ParamError{Path: path, Msg: msg})
+	}
+	return sentences(out)
+}
+
+var (
+	emptyDisjunction = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
+	conflicting      = regexp.MustCompile(`^conflicting values (.+) and (.+)$`)
+)
+
+// sentences turns CUE's report of a value that matches no alternative
+// (an empty disjunction, then one conflict per alternative) into the
+// sentence a person needs: "GETT" is not one of "GET", "POST", ....
+func sentences(errs []ParamError) []ParamError {
+	var out []ParamError
+	for i := 0; i < len(errs); i++ {
+		e := errs[i]
+		if !emptyDisjunction.MatchString(e.Msg) {
+			out = append(out, e)
+			continue
+		}
+		var alts []string
+		value := ""
+		j, same := i+1, true
+		for ; j < len(errs) && slices.Equal(errs[j].Path, e.Path); j++ {
+			m := conflicting.FindStringSubmatch(errs[j].Msg)
+			if m == nil {
+				break
+			}
+			if value == "" {
+				value = m[2]
+			}
+			same = same && m[2] == value && !strings.Contains(m[2], "(")
+			alts = append(alts, m[1])
+		}
+		if len(alts) == 0 || !same {
+			out = append(out, e)
+			continue
+		}
+		slices.Sort(alts)
+		out = append(out, ParamError{Path: e.Path, Msg: fmt.Sprintf("%s is not one of %s", value, strings.Join(alts, ", "))})
+		i = j - 1
 	}
 	return out
 }

@@ -121,8 +121,9 @@ func TestControllerThousandRuns(t *testing.T) {
 	require.True(t, killed, "the controller was killed mid-way")
 	mu.Lock()
 	defer mu.Unlock()
+	t.Logf("%d of %d WorkflowRuns succeeded in their objects %s after the first was created", len(done), n, time.Since(began).Round(time.Millisecond))
 	require.Len(t, done, n, "runs that ended succeeded in their objects")
-	t.Logf("%d WorkflowRuns: created in %s, all succeeded in their objects after %s", n, created.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+	t.Logf("%d WorkflowRuns created in %s", n, created.Round(time.Millisecond))
 
 	// One execution per object: none started twice.
 	resp, err := shared.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{

@@ -116,7 +116,27 @@ func yamlError(file string, data []byte, err error) FieldError {
 	if n := bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1; len(data) > 0 && fe.Line > n {
 		fe.Line = n // an error at the end of the stream
 	}
+	fe.Quote = quote(data, fe.Line)
 	return fe
+}
+
+// quote is line n of data as a person sees it in an editor, with a caret
+// under its first character:
+//
+//	  10 |         properties: {url: "http://x", method: GET
+//	     |         ^
+func quote(data []byte, n int) string {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	line := strings.TrimRight(strings.ReplaceAll(lines[n-1], "\t", "    "), "\r")
+	if strings.TrimSpace(line) == "" {
+		return ""
+	}
+	indent := len(line) - len(strings.TrimLeft(line, " "))
+	num := strconv.Itoa(n)
+	return fmt.Sprintf("  %s | %s\n  %s | %s^", num, line, strings.Repeat(" ", len(num)), strings.Repeat(" ", indent))
 }
 
 // parserProblem tells yaml.v3's parser errors (lines counted from 0) from

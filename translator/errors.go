@@ -14,6 +14,9 @@ type FieldError struct {
 	Msg   string
 	// UnknownType is the step type an "unknown step type" error names.
 	UnknownType string
+	// Quote shows the line the error is on, with a caret under where it
+	// starts (YAML syntax errors).
+	Quote string
 }
 
 func (e FieldError) Error() string {
@@ -28,6 +31,9 @@ func (e FieldError) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
+	if e.Quote != "" {
+		b.WriteString("\n" + e.Quote)
+	}
 	return b.String()
 }
 

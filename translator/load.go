@@ -129,7 +129,7 @@ func (in *inputs) readData(file string, data []byte, runsAllowed bool) Errors {
 		if err != nil {
 			// The type is unknown; the file name is the best guess.
 			typ := strings.TrimSuffix(filepath.Base(file), ".cue")
-			in.markBroken(typ, Errors{{File: file, Msg: err.Error()}})
+			in.markBroken(typ, cueErrors(err, file, "", fmt.Sprintf("definition %q does not compile: ", typ)))
 			return nil
 		}
 		return in.addDefinition(d, nil, "")
