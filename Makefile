@@ -7,6 +7,8 @@ TEMPORAL_VERSION := v1.5.1
 HELM_VERSION     := v3.22.0
 # The server the CLI embeds (temporal --version), for localstack/prodstack.
 TEMPORAL_SERVER_VERSION := v1.29.1
+# Long build steps say what they build and how long they have been going.
+PROGRESS := $(CURDIR)/localstack/dev/progress.sh
 
 .PHONY: all build temporal kube helm chromium temporal-server postgresql image run test bench fuzz unit e2e vet clean
 
@@ -22,8 +24,8 @@ build: temporal kube
 temporal: $(BIN)/temporal
 
 $(BIN)/temporal:
-	@echo "building the Temporal CLI $(TEMPORAL_VERSION) into bin/ (a few minutes the first time)"
-	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
+	@$(PROGRESS) "the Temporal CLI $(TEMPORAL_VERSION) into bin/ (minutes the first time)" \
+		env GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
 
 # A real kube-apiserver and etcd for the Kubernetes test bed
 # (localstack/kubestack), built from the separate module localstack/kubebin, whose
@@ -41,13 +43,12 @@ KUBE_LDFLAGS = -X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitTreeState=clean
 
 $(BIN)/kube-apiserver: localstack/kubebin/go.mod localstack/kubebin/kube-apiserver/main.go
-	@echo "building kube-apiserver $(KUBE_VERSION) into bin/ (4-10 minutes the first time)"
-	cd localstack/kubebin && $(GO) build -ldflags "$(KUBE_LDFLAGS)" -o $(BIN)/kube-apiserver ./kube-apiserver
+	@cd localstack/kubebin && $(PROGRESS) "kube-apiserver $(KUBE_VERSION) into bin/ (4-10 minutes the first time)" \
+		$(GO) build -ldflags "$(KUBE_LDFLAGS)" -o $(BIN)/kube-apiserver ./kube-apiserver
 	@touch $@
 
 $(BIN)/etcd: localstack/kubebin/go.mod localstack/kubebin/etcd/main.go
-	@echo "building etcd into bin/ (a few minutes the first time; seconds after kube-apiserver)"
-	cd localstack/kubebin && $(GO) build -o $(BIN)/etcd ./etcd
+	@cd localstack/kubebin && $(PROGRESS) "etcd into bin/ (seconds after kube-apiserver)" $(GO) build -o $(BIN)/etcd ./etcd
 	@touch $@
 
 # Helm, to lint and render the chart in deploy/helm (testsuite/helm_test.go).
@@ -55,8 +56,8 @@ $(BIN)/etcd: localstack/kubebin/go.mod localstack/kubebin/etcd/main.go
 helm: $(BIN)/helm
 
 $(BIN)/helm:
-	@echo "building helm $(HELM_VERSION) into bin/ (a few minutes the first time)"
-	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@$(PROGRESS) "helm $(HELM_VERSION) into bin/ (minutes the first time)" \
+		env GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 # The Temporal server and its SQL schema tool, built from their Go module,
 # for the production-shaped stack of the scale-out test (PostgreSQL,
@@ -64,8 +65,8 @@ $(BIN)/helm:
 temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool
 
 $(BIN)/temporal-server:
-	@echo "building the Temporal server $(TEMPORAL_SERVER_VERSION) into bin/ (about 10 minutes the first time)"
-	GOBIN=$(BIN)/.gobuild $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
+	@$(PROGRESS) "the Temporal server $(TEMPORAL_SERVER_VERSION) into bin/ (about 10 minutes the first time)" \
+		env GOBIN=$(BIN)/.gobuild $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
 	mv $(BIN)/.gobuild/server $@
 
 $(BIN)/temporal-sql-tool:
