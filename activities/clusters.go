@@ -32,3 +32,13 @@ func (a *Activities) ListClusters(ctx context.Context) ([]stepio.ClusterInfo, er
 	}
 	return out, nil
 }
+
+// ClusterNames are the names of the clusters the worker knows, without
+// asking them anything ("local" too, when the worker has a default
+// cluster): a run naming another cluster is refused before it starts.
+func (a *Activities) ClusterNames(ctx context.Context) ([]string, error) {
+	if a.Registry == nil {
+		return []string{}, nil
+	}
+	return a.Registry.Names(ctx), nil
+}

@@ -107,7 +107,7 @@ func dedupe(in []string) []string {
 func ParseCUEFile(filename string, src []byte) (Definition, error) {
 	f, err := parser.ParseFile(filename, src, parser.ParseComments)
 	if err != nil {
-		return Definition{}, err // CUE errors, with their positions
+		return Definition{}, ParseError{err}
 	}
 	var tmpl *ast.StructLit
 	var typ, desc string
@@ -218,3 +218,10 @@ func tidySource(src string) string {
 	}
 	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
 }
+
+// ParseError is a definition file that is not CUE: its message names the
+// positions; Err keeps them for callers that place errors themselves.
+type ParseError struct{ Err error }
+
+func (e ParseError) Error() string { return Describe(e.Err) }
+func (e ParseError) Unwrap() error { return e.Err }

@@ -47,16 +47,27 @@ func (c *Client) WorkerStepTypes(ctx context.Context) (map[string]cuedefs.Defini
 // WorkerClusters are the clusters a worker of the task queue reaches, and
 // whether each answers.
 func (c *Client) WorkerClusters(ctx context.Context) ([]stepio.ClusterInfo, error) {
+	var out []stepio.ClusterInfo
+	return out, c.askWorkers(ctx, workflows.UpdateClusters, &out)
+}
+
+// WorkerClusterNames are the names of the clusters a worker of the task
+// queue knows.
+func (c *Client) WorkerClusterNames(ctx context.Context) ([]string, error) {
+	var out []string
+	return out, c.askWorkers(ctx, workflows.UpdateClusterNames, &out)
+}
+
+func (c *Client) askWorkers(ctx context.Context, update string, into any) error {
 	id, err := c.workers(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: workflows.UpdateClusters, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: id, UpdateName: update, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ask a worker of task queue %s for its clusters: %w", c.TaskQueue, err)
+		return fmt.Errorf("ask a worker of task queue %s (%s): %w", c.TaskQueue, update, err)
 	}
-	var out []stepio.ClusterInfo
-	return out, h.Get(ctx, &out)
+	return h.Get(ctx, into)
 }

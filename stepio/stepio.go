@@ -19,6 +19,8 @@ const (
 	// ListClustersName is the activity `velaflow cluster list` runs on a
 	// worker.
 	ListClustersName = "ListClusters"
+	// ClusterNamesName answers the names of the clusters a worker knows.
+	ClusterNamesName = "ClusterNames"
 )
 
 // Phases of a step execution that did not fail.

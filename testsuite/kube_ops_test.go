@@ -15,6 +15,7 @@ import (
 
 	"github.com/velaflow/velaflow/localstack/kubestack"
 	"github.com/velaflow/velaflow/runs"
+	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -116,7 +117,7 @@ spec:
 // a message that says why; nothing hangs or retries.
 func TestKubeUnknownClusterAndForbidden(t *testing.T) {
 	b := theKubeBed(t)
-	st := b.run(t, "kube-errors", `
+	const run = `
 apiVersion: core.oam.dev/v1alpha1
 kind: WorkflowRun
 metadata: {name: kube-errors}
@@ -126,7 +127,23 @@ spec:
     steps:
       - {name: mars, type: apply-to, properties: {cluster: mars, value: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}}}
       - {name: forbidden, type: apply-to, properties: {cluster: restricted, value: {apiVersion: v1, kind: ConfigMap, metadata: {name: x}}}}
-`)
+`
+	// The CLI asks the workers which clusters they know: the run is
+	// refused before it starts, at the line naming the cluster.
+	f := writeFile(t, "kube-errors.yaml", run)
+	_, errOut, code := b.velaflow(t, "run", "-f", f, "--definitions", "testdata/kube")
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, "kube-errors.yaml:8: spec.workflowSpec.steps[0].properties.cluster: unknown cluster \"mars\": the workers of the task queue know ")
+	assert.Contains(t, errOut, "restricted, shanghai, us-west")
+
+	// A run started by another client finds out at the step.
+	res, err := translator.TranslateAll(translator.Options{Files: []string{f}, DefinitionPaths: []string{"testdata/kube"}})
+	require.NoError(t, err)
+	rc := runs.New(shared.client, b.taskQueue)
+	started, err := rc.Start(context.Background(), res.Plans[0])
+	require.NoError(t, err)
+	st, err := runs.FinalStatus(context.Background(), started)
+	require.NoError(t, err)
 	require.Equal(t, workflows.RunFailed, st.Phase)
 	mars := stepOf(st, "mars")
 	assert.Equal(t, workflows.StepFailed, mars.Phase)

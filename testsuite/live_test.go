@@ -21,7 +21,15 @@ import (
 func runOnTerminal(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(shared.cli, append([]string{"--address", shared.address}, args...)...)
-	cmd.Env = append(cmd.Environ(), env...)
+	// A terminal as a person has it: CI set (as .ci/run sets it) means
+	// no colour to the terminal library.
+	for _, e := range cmd.Environ() {
+		if !strings.HasPrefix(e, "CI=") && !strings.HasPrefix(e, "TERM=") && !strings.HasPrefix(e, "NO_COLOR=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, "TERM=xterm-256color")
+	cmd.Env = append(cmd.Env, env...)
 	f, tty, err := pty.Open()
 	require.NoError(t, err)
 	defer f.Close()

@@ -123,8 +123,8 @@ func yamlError(file string, data []byte, err error) FieldError {
 // quote is line n of data as a person sees it in an editor, with a caret
 // under its first character:
 //
-//	  10 |         properties: {url: "http://x", method: GET
-//	     |         ^
+//	10 |         properties: {url: "http://x", method: GET
+//	   |         ^
 func quote(data []byte, n int) string {
 	lines := strings.Split(string(data), "\n")
 	if n < 1 || n > len(lines) {

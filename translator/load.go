@@ -1,6 +1,7 @@
 package translator
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,7 +25,9 @@ type inputs struct {
 	// the runs that use them, and only those.
 	broken map[string]Errors
 	// objects are the other Kubernetes objects of the run files.
-	objects  []Object
+	objects []Object
+	// clusters are the clusters the workers know (nil: not checked).
+	clusters []string
 	warnings []string
 }
 
@@ -129,7 +132,11 @@ func (in *inputs) readData(file string, data []byte, runsAllowed bool) Errors {
 		if err != nil {
 			// The type is unknown; the file name is the best guess.
 			typ := strings.TrimSuffix(filepath.Base(file), ".cue")
-			in.markBroken(typ, cueErrors(err, file, "", fmt.Sprintf("definition %q does not compile: ", typ)))
+			var pe cuedefs.ParseError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			in.markBroken(typ, cueErrors(err, file, "", ""))
 			return nil
 		}
 		return in.addDefinition(d, nil, "")

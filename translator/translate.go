@@ -18,6 +18,9 @@ type Options struct {
 	// Known are definitions known elsewhere (the workers'): they replace
 	// the built-ins, and those of DefinitionPaths replace them.
 	Known map[string]cuedefs.Definition
+	// Clusters, when not nil, are the clusters the workers know: a step
+	// whose `cluster` property names another is an error.
+	Clusters []string
 }
 
 // Result is what the files hold: the runs' plans, the other Kubernetes
@@ -46,6 +49,7 @@ func TranslateAll(opts Options) (*Result, error) {
 		return nil, fmt.Errorf("no files given")
 	}
 	in, errs := readInputs(opts.Files, opts.DefinitionPaths, opts.Known)
+	in.clusters = opts.Clusters
 	return in.translate(errs, opts.Files)
 }
 

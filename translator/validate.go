@@ -3,6 +3,7 @@ package translator
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,6 +133,7 @@ func (v *validator) checkStep(s *Step, f, group string) {
 	if !s.IsGroup() {
 		ctx := StepContext(v.plan.Name, v.plan.Namespace, s.Name, validationSession, group, v.plan.Context)
 		v.checkProperties(s, def, f, ctx)
+		v.checkCluster(s, f)
 	}
 }
 
@@ -190,4 +192,18 @@ func firstLine(err error) string {
 		return s[:i]
 	}
 	return s
+}
+
+// checkCluster refuses a step whose `cluster` property names a cluster the
+// workers do not know (when they were asked).
+func (v *validator) checkCluster(s *Step, f string) {
+	name, ok := s.Properties["cluster"].(string)
+	if v.in.clusters == nil || !ok || name == "" || name == "local" || slices.Contains(v.in.clusters, name) {
+		return
+	}
+	known := "none"
+	if len(v.in.clusters) > 0 {
+		known = strings.Join(v.in.clusters, ", ")
+	}
+	v.c.add(v.doc, f+".properties.cluster", "unknown cluster %q: the workers of the task queue know %s", name, known)
 }

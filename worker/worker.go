@@ -134,6 +134,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterActivityWithOptions(acts.ExecuteStep, activity.RegisterOptions{Name: stepio.ExecuteStepName})
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: stepio.EvaluateConditionName})
 	w.RegisterActivityWithOptions(acts.MirrorStatus, activity.RegisterOptions{Name: stepio.MirrorStatusName})
+	w.RegisterActivityWithOptions(acts.ClusterNames, activity.RegisterOptions{Name: stepio.ClusterNamesName})
 	if acts.Watcher != nil {
 		return &watchingWorker{Worker: w, watcher: acts.Watcher}
 	}

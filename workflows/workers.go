@@ -23,6 +23,9 @@ const (
 	// UpdateClusters answers the clusters a worker reaches:
 	// []stepio.ClusterInfo.
 	UpdateClusters = "clusters"
+	// UpdateClusterNames answers the names of the clusters a worker
+	// knows, without asking them: []string.
+	UpdateClusterNames = "cluster-names"
 )
 
 // WorkersID is the ID of the task queue's workers workflow.
@@ -45,6 +48,9 @@ func (w *Workers) Run(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandler(ctx, UpdateClusters, listClusters); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateClusterNames, clusterNames); err != nil {
+		return err
+	}
 	_ = workflow.Await(ctx, func() bool {
 		return workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
 	})
@@ -55,5 +61,12 @@ func listClusters(ctx workflow.Context) ([]stepio.ClusterInfo, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
 	var out []stepio.ClusterInfo
 	err := workflow.ExecuteLocalActivity(ctx, stepio.ListClustersName).Get(ctx, &out)
+	return out, err
+}
+
+func clusterNames(ctx workflow.Context) ([]string, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+	var out []string
+	err := workflow.ExecuteLocalActivity(ctx, stepio.ClusterNamesName).Get(ctx, &out)
 	return out, err
 }

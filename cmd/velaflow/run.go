@@ -36,6 +36,13 @@ func newRunCmd(g *globals) *cobra.Command {
 					res, err = translator.TranslateAll(opts)
 				}
 			}
+			if err == nil && namesClusters(res.Plans) {
+				// Clusters the workers do not know fail here, not at the step.
+				if names := g.workerClusterNames(cmd.Context()); names != nil {
+					opts.Clusters = names
+					res, err = translator.TranslateAll(opts)
+				}
+			}
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
 			}
@@ -201,4 +208,43 @@ func (g *globals) workerStepTypes(ctx context.Context, want []string) map[string
 		}
 	}
 	return nil
+}
+
+// namesClusters tells whether a step names a cluster besides the default.
+func namesClusters(plans []*translator.Plan) bool {
+	var any func([]translator.Step) bool
+	any = func(steps []translator.Step) bool {
+		for _, s := range steps {
+			if c, ok := s.Properties["cluster"].(string); ok && c != "" && c != "local" {
+				return true
+			}
+			if any(s.SubSteps) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range plans {
+		if any(p.Steps) {
+			return true
+		}
+	}
+	return false
+}
+
+// workerClusterNames asks a worker of the task queue which clusters it
+// knows; nil if none answers soon (the steps then find out).
+func (g *globals) workerClusterNames(ctx context.Context) []string {
+	rc, closeFn, err := g.runs()
+	if err != nil {
+		return nil
+	}
+	defer closeFn()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	names, err := rc.WorkerClusterNames(ctx)
+	if err != nil {
+		return nil
+	}
+	return names
 }
