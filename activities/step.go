@@ -196,7 +196,7 @@ func deepCopy(m map[string]any) map[string]any {
 }
 
 func (a *Activities) env(in stepio.Input) *ops.Env {
-	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel, OpenAIBaseURL: a.OpenAIBaseURL, Reach: a.Reach}
+	env := &ops.Env{Run: kube.Run{Name: in.RunName, Namespace: in.RunNamespace}, Session: in.SessionID, Vars: ops.NewVars(in.Vars), RootCAs: a.RootCAs, LogLevel: a.LogLevel, OpenAIBaseURL: a.OpenAIBaseURL, Reach: a.Reach}
 	if a.Registry != nil {
 		env.Clusters = a.Registry
 	}

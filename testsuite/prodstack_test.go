@@ -59,6 +59,7 @@ func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
 
 	var mu sync.Mutex
 	posts := map[string]int{}
+	idemKeys := map[string]map[string]bool{} // the Idempotency-Keys each run's POSTs carried
 	half := make(chan struct{})
 	var halfOnce sync.Once
 	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,6 +68,10 @@ func TestBurstOnTemporalServerWithPostgres(t *testing.T) {
 		_ = json.Unmarshal(b, &body)
 		mu.Lock()
 		posts[body.Run]++
+		if idemKeys[body.Run] == nil {
+			idemKeys[body.Run] = map[string]bool{}
+		}
+		idemKeys[body.Run][r.Header.Get("Idempotency-Key")] = true
 		if len(posts) >= 100 {
 			halfOnce.Do(func() { close(half) })
 		}
@@ -149,9 +154,22 @@ spec:
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Len(t, posts, n, "every run posted")
+	// A POST the killed worker sent but had not recorded yet is sent
+	// again by the survivor, with the same Idempotency-Key: a server that
+	// honours it applies it once. One recorded is never sent again.
+	resent, distinct := 0, map[string]bool{}
 	for run, count := range posts {
-		assert.Equal(t, 1, count, "%s posted %d times", run, count)
+		for k := range idemKeys[run] {
+			distinct[k] = true
+		}
+		assert.Len(t, idemKeys[run], 1, "%s posted %d times with keys %v", run, count, idemKeys[run])
+		assert.NotContains(t, idemKeys[run], "", "%s posted without an Idempotency-Key", run)
+		if count > 1 {
+			resent++
+		}
 	}
+	assert.Len(t, distinct, n, "each run's POST has a key of its own")
+	t.Logf("%d of %d POSTs were sent again, with their Idempotency-Key, after the worker was killed", resent, n)
 	// The stack's codec server decodes what the workers wrote.
 	codecAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	codecLog, err := os.Create(filepath.Join(dir, "codec-server.log"))

@@ -229,7 +229,7 @@ func (r *runner) run(ctx context.Context, op ops.Op, key string, v cue.Value) (a
 			return wrapResult(op, cuedefs.Numbers(res), newStyle), nil
 		}
 	}
-	call := &ops.Call{Args: args, Outcome: r.outcome, Resumed: r.req.Resumed, Env: r.req.Env}
+	call := &ops.Call{Args: args, Outcome: r.outcome, Path: key, Resumed: r.req.Resumed, Env: r.req.Env}
 	stateKey := "state:" + key
 	if op.Stateful {
 		call.State = r.req.Memo[stateKey]

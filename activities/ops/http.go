@@ -2,9 +2,11 @@ package ops
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -156,6 +158,9 @@ func httpDo(ctx context.Context, c *Call) (any, error) {
 	if len(args.Request.Header) == 0 {
 		req.Header.Set("Content-Type", "application/json") // as KubeVela sends it
 	}
+	if !safeMethod(req.Method) && req.Header.Get(IdempotencyHeader) == "" {
+		req.Header.Set(IdempotencyHeader, c.idempotencyKey())
+	}
 	for _, h := range args.Request.HeadersFromSecret {
 		v, err := c.secretValue(ctx, h.Secret, h.Key)
 		if err != nil {
@@ -258,4 +263,19 @@ func (c *Call) secretData(ctx context.Context, ns, name string) (map[string][]by
 	}
 	c.Env.Secrets.AddData(out)
 	return out, nil
+}
+
+// IdempotencyHeader carries, on a request that changes something, a key
+// that is the same each time the step sends it again (a retry after its
+// worker died before the response was recorded) and differs between
+// runs: a server that honours it applies the request once.
+const IdempotencyHeader = "Idempotency-Key"
+
+func (c *Call) idempotencyKey() string {
+	var run, session string
+	if c.Env != nil {
+		run, session = c.Env.Run.Namespace+"/"+c.Env.Run.Name, c.Env.Session
+	}
+	sum := sha256.Sum256([]byte(run + "\x00" + session + "\x00" + c.Path))
+	return hex.EncodeToString(sum[:16])
 }

@@ -19,7 +19,10 @@ type Clusters interface {
 // Env is what operations may use besides their arguments: the run they
 // work for and the clusters the worker reaches.
 type Env struct {
-	Run      kube.Run
+	Run kube.Run
+	// Session is the step's ID in the run: the same in every execution of
+	// the step, another in a restarted run.
+	Session  string
 	Clusters Clusters
 	// Vars are the run's variables (#DoVar); Put changes them here and
 	// records the change in the outcome.

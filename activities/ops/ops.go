@@ -52,6 +52,9 @@ type Call struct {
 	// for legacy vela/op operations.
 	Args    cue.Value
 	Outcome *Outcome
+	// Path is where the operation is in the template: with Env.Session it
+	// names the operation the same in every execution of the step.
+	Path string
 	// Resumed is true when the step runs again after its suspension ended.
 	Resumed bool
 	// Env is the run and the clusters; nil when the worker has none.
