@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -48,6 +49,7 @@ var recorded = map[string]string{
 	"engine-four-mirror.json":        "ctl-resume/release/d6c0e6ce-41b4-4e84-abf6-455e52f54059",
 	"engine-four-operated.json":      "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
 	"engine-four-operated-2.json":    "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
+	"workers.json":                   "velaflow-workers/velaflow",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
@@ -67,6 +69,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			eng := &workflows.Engine{Config: workflows.DefaultConfig()}
 			r.RegisterWorkflowWithOptions(eng.Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			r.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
+			ws := &workflows.Workers{StepTypes: cuedefs.Builtins}
+			r.RegisterWorkflowWithOptions(ws.Run, workflow.RegisterOptions{Name: workflows.WorkersName})
 			in, err := os.Open(f)
 			require.NoError(t, err)
 			defer in.Close()

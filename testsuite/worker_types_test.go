@@ -1,6 +1,7 @@
 package testsuite
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 const shoutDefinition = `import "vela/builtin"
@@ -77,6 +79,22 @@ func TestWorkerServesItsStepTypes(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Regexp(t, `shout\s+`+regexpQuote(filepath.Join(defs, "shout.cue"))+`\s+Say it louder\.`, out)
 	assert.Contains(t, out, "request")
+
+	// Asking leaves one workflow per task queue, not one per question.
+	for range 2 {
+		_, errOut, code, err = runCLI(deadlineIn(1), shared.address, queue, "cluster", "list")
+		require.NoError(t, err)
+		require.Equal(t, 0, code, errOut)
+	}
+	for query, want := range map[string]int64{
+		"WorkflowType = 'ListClusters'":                                    0,
+		"WorkflowId = 'velaflow-workers/" + queue + "'":                    1,
+		"WorkflowType = 'VelaflowWorkers' AND TaskQueue = '" + queue + "'": 1,
+	} {
+		resp, err := shared.client.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		require.NoError(t, err)
+		assert.Equal(t, want, resp.Count, query)
+	}
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -161,7 +161,11 @@ func (r *Registry) Get(ctx context.Context, name string) (*Cluster, error) {
 	if c, ok := r.secrets[name]; ok {
 		return c, nil
 	}
-	msg := fmt.Sprintf("unknown cluster %q; the clusters known are: %s", name, strings.Join(r.namesLocked(), ", "))
+	known := strings.Join(r.namesLocked(), ", ")
+	if known == "" {
+		known = "(none)"
+	}
+	msg := fmt.Sprintf("unknown cluster %q; the clusters known are: %s", name, known)
 	if r.secretsErr != nil {
 		msg += fmt.Sprintf(" (cluster Secrets could not be read: %v)", r.secretsErr)
 	}
@@ -187,9 +191,6 @@ func (r *Registry) namesLocked() []string {
 		}
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
-		return []string{"(none)"}
-	}
 	return names
 }
 

@@ -30,6 +30,10 @@ func newClusterCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
+			if len(infos) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "the workers of task queue %s know no Kubernetes cluster (velaflow worker --kubeconfig, --clusters)\n", g.taskQueue)
+				return nil
+			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSERVER\tVERSION\tSTATUS")
 			for _, i := range infos {
