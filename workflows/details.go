@@ -25,11 +25,15 @@ func (r *run) details() string {
 	if st.Message != "" {
 		fmt.Fprintf(&b, " — %s", mdCell(st.Message))
 	}
-	b.WriteString("\n\n| step | type | phase | reason | message |\n| --- | --- | --- | --- | --- |\n")
+	b.WriteString("\n\n| step | type | phase | message |\n| --- | --- | --- | --- |\n")
 	var rows func(steps []StepStatus, indent string)
 	rows = func(steps []StepStatus, indent string) {
 		for _, s := range steps {
-			fmt.Fprintf(&b, "| %s%s | %s | %s | %s | %s |\n", indent, s.Name, s.Type, s.Phase, s.Reason, mdCell(oneLine(s.Message, 120)))
+			phase := s.Phase
+			if s.Reason != "" {
+				phase += " (" + s.Reason + ")"
+			}
+			fmt.Fprintf(&b, "| %s%s | %s | %s | %s |\n", indent, s.Name, s.Type, phase, mdCell(oneLine(s.Message, 120)))
 			rows(s.SubSteps, indent+"↳ ")
 		}
 	}
