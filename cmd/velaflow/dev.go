@@ -1,18 +1,26 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/codec"
+	"github.com/velaflow/velaflow/controller"
 	"github.com/velaflow/velaflow/localstack/devstack"
 	"github.com/velaflow/velaflow/metrics"
+	"github.com/velaflow/velaflow/runs"
 )
 
 func newDevCmd(g *globals) *cobra.Command {
@@ -50,11 +58,12 @@ func newDevCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("start the Temporal dev server: %w", err)
 			}
 			defer srv.Stop()
+			var lc *localClusters
 			if len(localNames) > 0 {
 				if f.kube.ClustersFile != "" {
 					return &exitError{code: 2, err: fmt.Errorf("--local-clusters writes its own clusters file; drop --clusters")}
 				}
-				lc, err := startLocalClusters(cmd.Context(), localNames, clustersDir, crds, cmd.OutOrStdout())
+				lc, err = startLocalClusters(cmd.Context(), localNames, clustersDir, crds, cmd.OutOrStdout())
 				if err != nil {
 					return err
 				}
@@ -80,6 +89,12 @@ func newDevCmd(g *globals) *cobra.Command {
 			}
 			if codecURL != "" {
 				fmt.Fprintf(out, "payloads encrypted; the Web UI decodes them through the codec server at %s\n", codecURL)
+			}
+			if lc != nil {
+				stopController := startDevController(cmd.Context(), lc, srv.Client(), g, dso.ClientOptions.DataConverter)
+				defer stopController()
+				fmt.Fprintf(out, "controller: WorkflowRun objects applied to cluster %s run here (kubectl --kubeconfig %s apply -f run.yaml)\n",
+					lc.clusters[0].Name, lc.clusters[0].Kubeconfig)
 			}
 			fmt.Fprintf(out, "worker polling task queue %q; Ctrl-C stops both\n", g.taskQueue)
 			waitForInterrupt()
@@ -126,4 +141,26 @@ func orMemory(f string) string {
 		return "memory"
 	}
 	return f
+}
+
+// startDevController runs the controller on the first local cluster (the
+// worker's default one), so that WorkflowRun objects applied to it run on
+// the dev stack. Its log is quiet; the runs show in the Web UI.
+func startDevController(ctx context.Context, lc *localClusters, c client.Client, g *globals, dc converter.DataConverter) func() {
+	ctrl.SetLogger(logr.Discard())
+	rc := runs.New(c, g.taskQueue)
+	rc.DataConverter = dc
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := controller.Run(ctx, lc.clusters[0].RESTConfig(), rc, controller.Options{
+			ClusterName: kube.DefaultName, SystemNamespace: "vela-system", Workers: 8, QPS: 100, Burst: 200,
+			MetricsAddress: "0", HealthAddress: "0",
+		})
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "controller:", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
