@@ -197,7 +197,7 @@ func (r *Reconciler) refuse(ctx context.Context, obj *unstructured.Unstructured,
 func (r *Reconciler) signal(ctx context.Context, obj *unstructured.Unstructured, id string, what intent) error {
 	name := map[intent]string{suspend: workflows.SignalSuspend, resume: workflows.SignalResume, terminate: workflows.SignalTerminate}[what]
 	err := r.runs.SignalID(ctx, id, name)
-	if err != nil && isNoRun(ctx, r, id) {
+	if err != nil && r.runEnded(ctx, id) {
 		return nil // it ended meanwhile; its final status tells
 	}
 	if err == nil {
@@ -206,7 +206,8 @@ func (r *Reconciler) signal(ctx context.Context, obj *unstructured.Unstructured,
 	return err
 }
 
-func isNoRun(ctx context.Context, r *Reconciler, id string) bool {
+// runEnded tells the object's run is gone or closed.
+func (r *Reconciler) runEnded(ctx context.Context, id string) bool {
 	desc, err := r.runs.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf) || (err == nil && desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)

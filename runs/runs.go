@@ -331,14 +331,20 @@ func (c *Client) ListRuns(ctx context.Context, opts ListOptions) ([]Summary, err
 // step name; the sub-steps of a group still running are read from the
 // group's child workflow.
 func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][]string, error) {
-	id := c.ID(ctx, namespace, name)
-	logs := map[string][]string{}
-	if err := c.queryInto(ctx, id, workflows.QueryLogs, &logs); err != nil {
+	return queryByStep[[]string](ctx, c, c.ID(ctx, namespace, name), workflows.QueryLogs, "logs of")
+}
+
+// queryByStep asks a run a query answered by step name, and its groups'
+// child workflows for their sub-steps (the run's answer wins). what names
+// the question in errors.
+func queryByStep[T any](ctx context.Context, c *Client, id, query, what string) (map[string]T, error) {
+	out := map[string]T{}
+	if err := c.queryInto(ctx, id, query, &out); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return nil, noRun("no run %s", id)
 		}
-		return nil, fmt.Errorf("logs of run %s: %w", id, err)
+		return nil, fmt.Errorf("%s run %s: %w", what, id, err)
 	}
 	status, err := c.StatusID(ctx, id)
 	if err != nil {
@@ -348,16 +354,16 @@ func (c *Client) Logs(ctx context.Context, namespace, name string) (map[string][
 		if len(st.SubSteps) == 0 || st.Phase == workflows.StepPending || st.Phase == workflows.StepSkipped {
 			continue
 		}
-		var sub map[string][]string
-		if err := c.queryInto(ctx, id+"/"+st.Name, workflows.QueryLogs, &sub); err == nil {
+		var sub map[string]T
+		if err := c.queryInto(ctx, id+"/"+st.Name, query, &sub); err == nil {
 			for k, v := range sub {
-				if _, ok := logs[k]; !ok {
-					logs[k] = v
+				if _, ok := out[k]; !ok {
+					out[k] = v
 				}
 			}
 		}
 	}
-	return logs, nil
+	return out, nil
 }
 
 // queryOpen is queryInto for a workflow that still runs: a closed one
@@ -386,31 +392,7 @@ func (c *Client) queryInto(ctx context.Context, id, query string, into any) erro
 // Debug returns each step's latest execution, by step name; the
 // sub-steps of groups are read from the groups' child workflows.
 func (c *Client) Debug(ctx context.Context, namespace, name string) (map[string]*workflows.StepExecution, error) {
-	id := c.ID(ctx, namespace, name)
-	out := map[string]*workflows.StepExecution{}
-	if err := c.queryInto(ctx, id, workflows.QueryDebug, &out); err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return nil, noRun("no run %s", id)
-		}
-		return nil, fmt.Errorf("debug run %s: %w", id, err)
-	}
-	status, err := c.StatusID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, st := range status.Steps {
-		if len(st.SubSteps) == 0 || st.Phase == workflows.StepPending || st.Phase == workflows.StepSkipped {
-			continue
-		}
-		sub := map[string]*workflows.StepExecution{}
-		if err := c.queryInto(ctx, id+"/"+st.Name, workflows.QueryDebug, &sub); err == nil {
-			for k, v := range sub {
-				out[k] = v
-			}
-		}
-	}
-	return out, nil
+	return queryByStep[*workflows.StepExecution](ctx, c, c.ID(ctx, namespace, name), workflows.QueryDebug, "debug")
 }
 
 // staticDetails describe a run on its page in the Web UI: its name, its

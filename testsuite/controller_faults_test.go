@@ -6,19 +6,13 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/workflows"
@@ -104,19 +98,7 @@ func TestControllerAPIServerUnreachable(t *testing.T) {
 
 	// The workers reach the cluster as "flaky", through the proxy.
 	ctx := context.Background()
-	cs, err := kubernetes.NewForConfig(shanghai.RESTConfig())
-	require.NoError(t, err)
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kube.DefaultSecretNamespace}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-	ca, err := os.ReadFile(shanghai.CAFile)
-	require.NoError(t, err)
-	_, err = cs.CoreV1().Secrets(kube.DefaultSecretNamespace).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "flaky", Labels: map[string]string{kube.LabelCredentialType: "ServiceAccountToken"}},
-		Data:       map[string][]byte{"endpoint": []byte("https://" + proxy.addr), "ca.crt": ca, "token": []byte(shanghai.AdminToken)},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	cb.b.registerCluster(t, "flaky", "https://"+proxy.addr, shanghai)
 	cb.clusterName = "flaky"
 	cb.start(t)
 

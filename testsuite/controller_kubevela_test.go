@@ -2,19 +2,13 @@ package testsuite
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/localstack/kubestack"
 )
 
@@ -34,19 +28,7 @@ func TestControllerWithKubeVelasCRDs(t *testing.T) {
 	require.NoError(t, kubestack.InstallCRDs(ctx, c.RESTConfig(), []byte(kubevelaWorkflowRunCRD), []byte(kubevelaDefinitionCRD)))
 
 	// The bed's workers reach it by a cluster Secret.
-	cs, err := kubernetes.NewForConfig(b.clusters["shanghai"].RESTConfig())
-	require.NoError(t, err)
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: kube.DefaultSecretNamespace}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-	ca, err := os.ReadFile(c.CAFile)
-	require.NoError(t, err)
-	_, err = cs.CoreV1().Secrets(kube.DefaultSecretNamespace).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "kubevela", Labels: map[string]string{kube.LabelCredentialType: "ServiceAccountToken"}},
-		Data:       map[string][]byte{"endpoint": []byte(c.Server), "ca.crt": ca, "token": []byte(c.AdminToken)},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
+	b.registerCluster(t, "kubevela", c.Server, c)
 
 	cb := newControllerBedOn(t, c, "kubevela", "vela-runs")
 	cb.start(t)

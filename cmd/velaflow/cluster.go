@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/velaflow/velaflow/runs"
+	"github.com/velaflow/velaflow/stepio"
 )
 
 func newClusterCmd(g *globals) *cobra.Command {
@@ -16,18 +19,12 @@ func newClusterCmd(g *globals) *cobra.Command {
 		Short: "Ask a worker which clusters it reaches, and whether they answer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rc, closeFn, err := g.runs()
-			if err != nil {
+			var infos []stepio.ClusterInfo
+			err := g.askWorkers(cmd.Context(), 30*time.Second, func(ctx context.Context, rc *runs.Client) (err error) {
+				infos, err = rc.WorkerClusters(ctx)
 				return err
-			}
-			defer closeFn()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			infos, err := rc.WorkerClusters(ctx)
+			})
 			if err != nil {
-				if ctx.Err() != nil {
-					return fmt.Errorf("no worker on task queue %q answered within 30s", g.taskQueue)
-				}
 				return err
 			}
 			if len(infos) == 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -71,6 +72,25 @@ func (g *globals) runs() (*runs.Client, func(), error) {
 	rc := runs.New(c, g.taskQueue)
 	rc.DataConverter, rc.Namespace = g.dataConverter, g.temporalNamespace
 	return rc, c.Close, nil
+}
+
+// askWorkers asks the workers of the task queue through ask, bounded by
+// timeout: a question no worker answers in time says so.
+func (g *globals) askWorkers(ctx context.Context, timeout time.Duration, ask func(context.Context, *runs.Client) error) error {
+	rc, closeFn, err := g.runs()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := ask(ctx, rc); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("no worker on task queue %q answered within %s", g.taskQueue, timeout)
+		}
+		return err
+	}
+	return nil
 }
 
 func newRoot() *cobra.Command {

@@ -191,14 +191,11 @@ func unknownTypes(err error) []string {
 // workerStepTypes asks a worker of the task queue for its step types, if
 // it serves any of want; nil if none does or no worker answers soon.
 func (g *globals) workerStepTypes(ctx context.Context, want []string) map[string]cuedefs.Definition {
-	rc, closeFn, err := g.runs()
-	if err != nil {
-		return nil
-	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	known, err := rc.WorkerStepTypes(ctx)
+	var known map[string]cuedefs.Definition
+	err := g.askWorkers(ctx, 5*time.Second, func(ctx context.Context, rc *runs.Client) (err error) {
+		known, err = rc.WorkerStepTypes(ctx)
+		return err
+	})
 	if err != nil {
 		return nil
 	}
@@ -235,14 +232,11 @@ func namesClusters(plans []*translator.Plan) bool {
 // workerClusterNames asks a worker of the task queue which clusters it
 // knows; nil if none answers soon (the steps then find out).
 func (g *globals) workerClusterNames(ctx context.Context) []string {
-	rc, closeFn, err := g.runs()
-	if err != nil {
-		return nil
-	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	names, err := rc.WorkerClusterNames(ctx)
+	var names []string
+	err := g.askWorkers(ctx, 5*time.Second, func(ctx context.Context, rc *runs.Client) (err error) {
+		names, err = rc.WorkerClusterNames(ctx)
+		return err
+	})
 	if err != nil {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/runs"
 	"github.com/velaflow/velaflow/translator"
 )
 
@@ -106,18 +107,12 @@ own --definitions; run uses them when a step type is not known here).`,
 				return err
 			}
 			if fromWorker {
-				rc, closeFn, err := g.runs()
-				if err != nil {
+				var known map[string]cuedefs.Definition
+				err := g.askWorkers(cmd.Context(), 30*time.Second, func(ctx context.Context, rc *runs.Client) (err error) {
+					known, err = rc.WorkerStepTypes(ctx)
 					return err
-				}
-				defer closeFn()
-				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-				defer cancel()
-				known, err := rc.WorkerStepTypes(ctx)
+				})
 				if err != nil {
-					if ctx.Err() != nil {
-						return fmt.Errorf("no worker on task queue %q answered within 30s", g.taskQueue)
-					}
 					return err
 				}
 				c = &translator.Catalog{Definitions: known}
