@@ -125,6 +125,17 @@ func (c *Client) start(ctx context.Context, id string, in workflows.RunInput, co
 	return run, nil
 }
 
+// Exists tells whether a run with this workflow ID was ever started (and
+// is still in Temporal's retention).
+func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
+	_, err := c.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Status returns the run's current status (the latest run of that name).
 func (c *Client) Status(ctx context.Context, namespace, name string) (*Object, error) {
 	st, err := c.StatusID(ctx, c.ID(ctx, namespace, name))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/stepio"
+	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -40,6 +41,20 @@ func (c *Client) WorkerStepTypes(ctx context.Context) (map[string]cuedefs.Defini
 	var out map[string]cuedefs.Definition
 	if err := c.queryInto(ctx, id, workflows.QueryStepTypes, &out); err != nil {
 		return nil, fmt.Errorf("ask a worker of task queue %s for its step types: %w", c.TaskQueue, err)
+	}
+	return out, nil
+}
+
+// WorkerTemplates are the Workflow templates a worker of the task queue
+// was given.
+func (c *Client) WorkerTemplates(ctx context.Context) ([]translator.Source, error) {
+	id, err := c.workers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []translator.Source
+	if err := c.queryInto(ctx, id, workflows.QueryTemplates, &out); err != nil {
+		return nil, fmt.Errorf("ask a worker of task queue %s for its templates: %w", c.TaskQueue, err)
 	}
 	return out, nil
 }

@@ -159,6 +159,16 @@ func (s *stack) status(t *testing.T, name string) *runs.Object {
 	return &obj
 }
 
+// statusIn reads the status of a run in a namespace.
+func (s *stack) statusIn(t *testing.T, ns, name string) *runs.Object {
+	t.Helper()
+	out, errOut, code := s.velaflow(t, "status", name, "-n", ns, "-o", "json")
+	require.Equal(t, 0, code, "status %s/%s: %s", ns, name, errOut)
+	var obj runs.Object
+	require.NoError(t, json.Unmarshal([]byte(out), &obj), out)
+	return &obj
+}
+
 // eventually polls the run's status until cond holds.
 func (s *stack) eventually(t *testing.T, name, what string, cond func(*workflows.Status) bool) *workflows.Status {
 	t.Helper()

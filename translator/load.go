@@ -57,12 +57,15 @@ func (in *inputs) warnf(format string, args ...any) {
 // readInputs reads files and definition folders. Folders are read for
 // Workflows and WorkflowStepDefinitions (.yaml, .yml, .cue); files may hold
 // any of the three kinds.
-func readInputs(files, definitionPaths []string, known map[string]cuedefs.Definition) (*inputs, Errors) {
+func readInputs(files, definitionPaths []string, known map[string]cuedefs.Definition, knownDocs []Source) (*inputs, Errors) {
 	in := newInputs()
 	for k, v := range known {
 		in.definitions[k] = v
 	}
 	var errs Errors
+	for _, s := range knownDocs {
+		errs = append(errs, in.readData(s.Name, s.Data, false)...)
+	}
 	for _, p := range definitionPaths {
 		paths, err := definitionFiles(p)
 		if err != nil {
@@ -86,6 +89,37 @@ func newInputs() *inputs {
 		in.definitions[k] = v
 	}
 	return in
+}
+
+// anyNamespace keys the templates that serve every namespace.
+const anyNamespace = "*"
+
+// TemplateSources reads the Workflow templates in folders (or files) as
+// sources, for a worker to hand to the CLI; a file that does not parse is
+// an error.
+func TemplateSources(paths ...string) ([]Source, error) {
+	var out []Source
+	var errs Errors
+	for _, p := range paths {
+		files, err := definitionFiles(p)
+		if err != nil {
+			errs = append(errs, FieldError{File: p, Msg: err.Error()})
+			continue
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				errs = append(errs, FieldError{File: f, Line: 1, Msg: err.Error()})
+				continue
+			}
+			errs = append(errs, newInputs().readData(f, data, false)...)
+			out = append(out, Source{Name: f, Data: data})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs.sorted()
+	}
+	return out, nil
 }
 
 // definitionFiles lists the definition files in a folder, or the file itself.
@@ -169,6 +203,10 @@ func (in *inputs) readData(file string, data []byte, runsAllowed bool) Errors {
 				continue
 			}
 			in.workflows[WorkflowID(namespaceOr(wf.Metadata.Namespace), wf.Metadata.Name)] = doc
+			if wf.Metadata.Namespace == "" {
+				// A template in a folder that names no namespace serves all.
+				in.workflows[WorkflowID(anyNamespace, wf.Metadata.Name)] = doc
+			}
 		case KindWorkflowStepDefinition:
 			if e := checkAPIVersion(doc, GroupV1beta1); e != nil {
 				errs = append(errs, *e)

@@ -3,6 +3,7 @@ package translator
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/velaflow/velaflow/cuedefs"
@@ -12,12 +13,18 @@ import (
 type Options struct {
 	// Files hold WorkflowRuns, and may hold Workflows and definitions too.
 	Files []string
+	// Runs are WorkflowRuns given as data (one a trigger built), read
+	// after Files.
+	Runs []Source
 	// DefinitionPaths are folders (or files) of Workflows and
 	// WorkflowStepDefinitions, as YAML or .cue.
 	DefinitionPaths []string
 	// Known are definitions known elsewhere (the workers'): they replace
 	// the built-ins, and those of DefinitionPaths replace them.
 	Known map[string]cuedefs.Definition
+	// KnownTemplates are Workflows (and definitions) known elsewhere, as
+	// data (the workers' templates); DefinitionPaths replace them.
+	KnownTemplates []Source
 	// Clusters, when not nil, are the clusters the workers know: a step
 	// whose `cluster` property names another is an error.
 	Clusters []string
@@ -45,12 +52,15 @@ func Translate(opts Options) ([]*Plan, error) {
 // TranslateAll is Translate that also returns the objects beside the runs
 // and the warnings.
 func TranslateAll(opts Options) (*Result, error) {
-	if len(opts.Files) == 0 {
+	if len(opts.Files) == 0 && len(opts.Runs) == 0 {
 		return nil, fmt.Errorf("no files given")
 	}
-	in, errs := readInputs(opts.Files, opts.DefinitionPaths, opts.Known)
+	in, errs := readInputs(opts.Files, opts.DefinitionPaths, opts.Known, opts.KnownTemplates)
+	for _, s := range opts.Runs {
+		errs = append(errs, in.readData(s.Name, s.Data, true)...)
+	}
 	in.clusters = opts.Clusters
-	return in.translate(errs, opts.Files)
+	return in.translate(errs, append(slices.Clone(opts.Files), sourceNames(opts.Runs)...))
 }
 
 // translate plans every run read, given the problems reading found.
@@ -95,7 +105,7 @@ type Catalog struct {
 // LoadCatalog reads the built-in definitions plus those in paths. A
 // definition that does not compile is in Broken, not an error.
 func LoadCatalog(paths ...string) *Catalog {
-	in, errs := readInputs(nil, paths, nil)
+	in, errs := readInputs(nil, paths, nil, nil)
 	return &Catalog{Definitions: in.definitions, Broken: in.broken, Warnings: in.warnings, Errors: errs.sorted()}
 }
 
@@ -147,6 +157,9 @@ func (in *inputs) plan(doc *document, used map[string]bool) (*Plan, Errors) {
 		steps = run.Spec.WorkflowSpec.Steps
 	case run.Spec.WorkflowRef != "":
 		wfDoc, ok := in.workflows[WorkflowID(p.Namespace, run.Spec.WorkflowRef)]
+		if !ok {
+			wfDoc, ok = in.workflows[WorkflowID(anyNamespace, run.Spec.WorkflowRef)]
+		}
 		if !ok {
 			c.add(doc, "spec.workflowRef", "no Workflow %q in namespace %q among the given files and definitions", run.Spec.WorkflowRef, p.Namespace)
 			return nil, c.errs

@@ -21,6 +21,7 @@ import (
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/metrics"
 	"github.com/velaflow/velaflow/stepio"
+	"github.com/velaflow/velaflow/translator"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -30,6 +31,9 @@ type Options struct {
 	Engine    workflows.Config
 	// Definitions serve plans that do not pin a step type's template.
 	Definitions map[string]cuedefs.Definition
+	// Templates are the Workflow templates the worker hands to the CLI
+	// (run --ref) when it asks.
+	Templates []translator.Source
 	// Clusters are the Kubernetes clusters steps may use; nil for none.
 	Clusters *kube.Registry
 	// Reach is which namespaces besides their own runs may change objects
@@ -121,7 +125,11 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ListClusters, workflow.RegisterOptions{Name: workflows.ListClustersName})
 	defs := opts.Definitions
-	infos := &workflows.Workers{StepTypes: func() map[string]cuedefs.Definition { return defs }}
+	templates := opts.Templates
+	infos := &workflows.Workers{
+		StepTypes: func() map[string]cuedefs.Definition { return defs },
+		Templates: func() []translator.Source { return templates },
+	}
 	w.RegisterWorkflowWithOptions(infos.Run, workflow.RegisterOptions{Name: workflows.WorkersName})
 	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, Metrics: opts.Metrics, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
 		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter), Heartbeats: c}

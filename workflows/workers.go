@@ -7,6 +7,7 @@ import (
 
 	"github.com/velaflow/velaflow/cuedefs"
 	"github.com/velaflow/velaflow/stepio"
+	"github.com/velaflow/velaflow/translator"
 )
 
 // The workers of a task queue answer questions about themselves through
@@ -20,6 +21,9 @@ const (
 	// QueryStepTypes answers the step types the answering worker serves:
 	// map[string]cuedefs.Definition.
 	QueryStepTypes = "step-types"
+	// QueryTemplates answers the Workflow templates the answering worker
+	// was given (--templates): []translator.Source.
+	QueryTemplates = "templates"
 	// UpdateClusters answers the clusters a worker reaches:
 	// []stepio.ClusterInfo.
 	UpdateClusters = "clusters"
@@ -36,12 +40,21 @@ func WorkersID(taskQueue string) string { return "velaflow-workers/" + taskQueue
 // in the workflow).
 type Workers struct {
 	StepTypes func() map[string]cuedefs.Definition
+	Templates func() []translator.Source
 }
 
 // Run waits for questions, and continues as new when its history grows.
 func (w *Workers) Run(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryStepTypes, func() (map[string]cuedefs.Definition, error) {
 		return w.StepTypes(), nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryTemplates, func() ([]translator.Source, error) {
+		if w.Templates == nil {
+			return nil, nil
+		}
+		return w.Templates(), nil
 	}); err != nil {
 		return err
 	}

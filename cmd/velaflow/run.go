@@ -19,15 +19,22 @@ func newRunCmd(g *globals) *cobra.Command {
 	var files, defs []string
 	var wait, skipObjects, replace bool
 	var output, kubeconfig string
+	var ref refFlags
 	cmd := &cobra.Command{
-		Use:   "run -f FILE... [--definitions DIR]... [--wait] [-o json]",
+		Use:   "run (-f FILE... | --ref TEMPLATE [--set k=v]...) [--definitions DIR]... [--wait] [-o json]",
 		Short: "Validate WorkflowRuns and start them",
 		Long: "Validate every WorkflowRun in the files (with the Workflows and definitions given) and start it.\n" +
+			"With --ref, start a run of a stored Workflow template instead, its spec.context built from\n" +
+			"--context-file, --set and --set-string; the template is looked for in --templates, then\n" +
+			"among the workers' templates (worker --templates).\n" +
 			"Invalid input exits 2 with every error on stderr and starts nothing.\n" +
 			"With --wait, print each step's progress and exit 0 if the run succeeded, 1 otherwise.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts := translator.Options{Files: files, DefinitionPaths: defs}
+			opts, err := ref.options(cmd.Context(), g, files, defs)
+			if err != nil {
+				return err
+			}
 			res, err := translator.TranslateAll(opts)
 			if unknown := unknownTypes(err); len(unknown) > 0 {
 				// Step types the workers serve need no --definitions.
@@ -111,7 +118,7 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&skipObjects, "skip-objects", false, "do not apply the other Kubernetes objects in the files (ConfigMaps, Secrets ...)")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "cluster the other objects in the files are applied to (default: $KUBECONFIG, then in-cluster)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints the started runs (or, with --wait, the final runs) as JSON")
-	_ = cmd.MarkFlagRequired("file")
+	ref.register(cmd)
 	return cmd
 }
 

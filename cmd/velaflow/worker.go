@@ -22,7 +22,8 @@ import (
 
 // workerFlags are shared by `worker` and `dev`.
 type workerFlags struct {
-	defs     []string
+	defs      []string
+	templates []string
 	engine   workflows.Config
 	kube     kube.Options
 	caFile   string
@@ -38,6 +39,7 @@ type workerFlags struct {
 func (f *workerFlags) register(cmd *cobra.Command) {
 	f.engine = workflows.DefaultConfig()
 	cmd.Flags().StringArrayVar(&f.defs, "definitions", nil, "folder or file of definitions for plans that do not pin them; repeatable")
+	cmd.Flags().StringArrayVar(&f.templates, "templates", nil, "folder or file of Workflow templates that `velaflow run --ref` finds here; repeatable")
 	cmd.Flags().Int32Var(&f.engine.MaxStepErrorRetries, "max-step-error-retry-times", f.engine.MaxStepErrorRetries, "executions of a failing step before FailedAfterRetries")
 	cmd.Flags().DurationVar(&f.engine.WaitBackoffMax, "wait-backoff-max", f.engine.WaitBackoffMax, "longest durable wait between executions of a waiting step")
 	cmd.Flags().StringVar(&f.kube.Kubeconfig, "kubeconfig", "", "kubeconfig of the default cluster (default: $KUBECONFIG, then in-cluster)")
@@ -77,6 +79,10 @@ func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.Data
 		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
 	}
 	defs := catalog.Definitions
+	templates, err := translator.TemplateSources(f.templates...)
+	if err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("--templates: %w", err)}
+	}
 	reg, err := kube.NewRegistry(f.kube)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
@@ -90,7 +96,7 @@ func (f *workerFlags) start(c client.Client, taskQueue string, dc converter.Data
 		return nil, &exitError{code: 2, err: err}
 	}
 	tuneGC()
-	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Clusters: reg, Reach: reach, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc, Metrics: m})
+	w := worker.New(c, worker.Options{TaskQueue: taskQueue, Engine: f.engine, Definitions: defs, Templates: templates, Clusters: reg, Reach: reach, RootCAs: roots, LogLevel: f.logLevel, OpenAIBaseURL: f.openAI, Tuning: f.tuning, DataConverter: dc, Metrics: m})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
