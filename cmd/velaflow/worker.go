@@ -24,16 +24,16 @@ import (
 type workerFlags struct {
 	defs      []string
 	templates []string
-	engine   workflows.Config
-	kube     kube.Options
-	caFile   string
-	logLevel int
-	openAI   string
-	tuning   worker.Tuning
-	sticky   int
-	allowNS  []string
-	policy   string
-	observe  observeFlags
+	engine    workflows.Config
+	kube      kube.Options
+	caFile    string
+	logLevel  int
+	openAI    string
+	tuning    worker.Tuning
+	sticky    int
+	allowNS   []string
+	policy    string
+	observe   observeFlags
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
