@@ -289,6 +289,9 @@ type Summary struct {
 // ListOptions filter List: by namespace ("": all) and phase ("": any).
 type ListOptions struct {
 	Namespace, Phase string
+	// Schedule, when set, keeps the runs that schedule (of Namespace)
+	// started.
+	Schedule string
 }
 
 // List lists runs, newest first; an empty namespace lists all.
@@ -306,6 +309,9 @@ func (c *Client) ListRuns(ctx context.Context, opts ListOptions) ([]Summary, err
 	}
 	if opts.Phase != "" {
 		query += fmt.Sprintf(" AND %s = '%s'", workflows.AttrPhase.GetName(), opts.Phase)
+	}
+	if opts.Schedule != "" {
+		query += fmt.Sprintf(" AND TemporalScheduledById = '%s'", ScheduleID(opts.Namespace, opts.Schedule))
 	}
 	var out []Summary
 	var token []byte

@@ -50,6 +50,7 @@ var recorded = map[string]string{
 	"engine-four-operated.json":      "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
 	"engine-four-operated-2.json":    "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
 	"workers.json":                   "velaflow-workers/velaflow",
+	"engine-five-scheduled.json":     "sched-template/nightly-2026-12-02T18:49:47Z",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

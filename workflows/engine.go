@@ -128,6 +128,10 @@ type RunInput struct {
 	// controller): the run writes its status into it, from engine
 	// version 4.
 	Object *stepio.RunObject `json:"object,omitempty"`
+	// NameFromID asks the run to take its name from its workflow ID
+	// "<namespace>/<name>" (from engine version 5): a schedule starts each
+	// run with the same input and an ID that ends in the time it fired.
+	NameFromID bool `json:"nameFromID,omitempty"`
 }
 
 // Restart asks for a run to be restarted from a failed step.

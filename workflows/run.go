@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -137,6 +138,9 @@ func (r *run) end(ctx workflow.Context) (*Status, error) {
 //go:noinline
 func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Context, workflow.ReceiveChannel, error) {
 	engine, cfg, pinned := e.resolveEngine(ctx, in.EngineVersion, in.Engine, in.RecordEngine)
+	if in.NameFromID && engine >= engineNamesFromID {
+		nameFromID(ctx, in)
+	}
 	ctx, cancelled := cancelAsTerminate(ctx, engine)
 	state := in.State
 	if in.Restart != nil && state == nil {
@@ -161,6 +165,15 @@ func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Conte
 	}
 	r.terminateOn(ctx, cancelled)
 	return r, ctx, cancelled, nil
+}
+
+// nameFromID names a scheduled run after its workflow ID, once: the name
+// is carried on from there.
+func nameFromID(ctx workflow.Context, in *RunInput) {
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	in.Plan.Name = strings.TrimPrefix(id, in.Plan.Namespace+"/")
+	in.NameFromID = false
+	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrName.ValueSet(in.Plan.Name))
 }
 
 // continueRun is the continue-as-new that carries the run on.

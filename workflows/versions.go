@@ -36,12 +36,18 @@ import (
 // WorkflowRun object (RunInput.Object, set by the controller) writes its
 // status into the object as it changes (mirror.go), and ends only once
 // the object shows its final status.
+//
+// Version 5 (engineNamesFromID): a run whose input asks for it
+// (RunInput.NameFromID, set in a schedule's action) takes its name from
+// its workflow ID, which the schedule made unique with the time it fired,
+// and upserts its name search attribute to it.
 const (
 	engineChange              = "engine"
-	engineMax                 = 4
+	engineMax                 = 5
 	engineOneCoroutineListens = 2
 	engineInInput             = 3
 	engineMirrorsObject       = 4
+	engineNamesFromID         = 5
 )
 
 // pinnedEngine is what a run records with RecordEngine: its engine

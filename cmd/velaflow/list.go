@@ -15,10 +15,10 @@ import (
 )
 
 func newListCmd(g *globals) *cobra.Command {
-	var ns, output, phase string
+	var ns, output, phase, schedule string
 	var all, watch bool
 	cmd := &cobra.Command{
-		Use:   "list [-n NS | -A] [--phase P] [-o json|yaml|wide] [--watch]",
+		Use:   "list [-n NS | -A] [--phase P] [--schedule S] [-o json|yaml|wide] [--watch]",
 		Short: "List runs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -28,7 +28,10 @@ func newListCmd(g *globals) *cobra.Command {
 			if !slices.Contains([]string{"", "wide", "json", "yaml"}, output) {
 				return &exitError{code: 2, err: fmt.Errorf("unknown output %q (json, yaml or wide)", output)}
 			}
-			opts := runs.ListOptions{Namespace: ns, Phase: phase}
+			opts := runs.ListOptions{Namespace: ns, Phase: phase, Schedule: schedule}
+			if all && schedule != "" {
+				return &exitError{code: 2, err: fmt.Errorf("--schedule names a schedule of one namespace: give -n, not -A")}
+			}
 			if all {
 				opts.Namespace = ""
 			}
@@ -57,15 +60,17 @@ func newListCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&ns, "namespace", "n", "default", "the runs' namespace")
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "runs of every namespace")
+	cmd.Flags().StringVar(&schedule, "schedule", "", "only runs this schedule (of the namespace) started")
 	cmd.Flags().StringVar(&phase, "phase", "", "only runs in this phase: "+strings.Join(workflows.RunPhases, ", "))
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json, yaml, or wide (with the workflow ID)")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "after the list, print a line for each run that starts or changes phase")
 	return cmd
 }
 
-func orEmptyList(l []runs.Summary) []runs.Summary {
+// orEmptyList prints an empty list as [], not null.
+func orEmptyList[T any](l []T) []T {
 	if l == nil {
-		return []runs.Summary{}
+		return []T{}
 	}
 	return l
 }

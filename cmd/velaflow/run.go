@@ -35,23 +35,9 @@ func newRunCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := translator.TranslateAll(opts)
-			if unknown := unknownTypes(err); len(unknown) > 0 {
-				// Step types the workers serve need no --definitions.
-				if known := g.workerStepTypes(cmd.Context(), unknown); known != nil {
-					opts.Known = known
-					res, err = translator.TranslateAll(opts)
-				}
-			}
-			if err == nil && namesClusters(res.Plans) {
-				// Clusters the workers do not know fail here, not at the step.
-				if names := g.workerClusterNames(cmd.Context()); names != nil {
-					opts.Clusters = names
-					res, err = translator.TranslateAll(opts)
-				}
-			}
+			res, err := g.translate(cmd.Context(), opts)
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
+				return err
 			}
 			printWarnings(cmd, res.Warnings)
 			plans := res.Plans
@@ -120,6 +106,31 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "", "json prints the started runs (or, with --wait, the final runs) as JSON")
 	ref.register(cmd)
 	return cmd
+}
+
+// translate validates and plans runs as `run` does: step types and
+// clusters the command line does not know are asked of the workers.
+// Invalid input is exit code 2.
+func (g *globals) translate(ctx context.Context, opts translator.Options) (*translator.Result, error) {
+	res, err := translator.TranslateAll(opts)
+	if unknown := unknownTypes(err); len(unknown) > 0 {
+		// Step types the workers serve need no --definitions.
+		if known := g.workerStepTypes(ctx, unknown); known != nil {
+			opts.Known = known
+			res, err = translator.TranslateAll(opts)
+		}
+	}
+	if err == nil && namesClusters(res.Plans) {
+		// Clusters the workers do not know fail here, not at the step.
+		if names := g.workerClusterNames(ctx); names != nil {
+			opts.Clusters = names
+			res, err = translator.TranslateAll(opts)
+		}
+	}
+	if err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("invalid input:\n%w", err)}
+	}
+	return res, nil
 }
 
 // printWarnings writes the translator's warnings to stderr.
