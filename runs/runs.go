@@ -81,6 +81,24 @@ func (c *Client) Replace(ctx context.Context, plan *translator.Plan) (client.Wor
 	return c.start(ctx, id, workflows.RunInput{Plan: *plan, RecordEngine: true}, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
 }
 
+// StartOnce starts a planned run unless a run of that name was ever
+// started (and is still in Temporal's retention): started is false then,
+// and nothing is started. A trigger that names its runs after a delivery
+// ID starts one run per delivery, however often it is redelivered.
+func (c *Client) StartOnce(ctx context.Context, plan *translator.Plan) (started bool, err error) {
+	opts := c.startOptions(plan.ID(), plan, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	_, err = c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, workflows.RunInput{Plan: *plan, RecordEngine: true})
+	var exists *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &exists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("start run %s: %w", plan.ID(), err)
+	}
+	return true, nil
+}
+
 // ErrAlreadyRunning is Start's answer when a run of that name still runs.
 var ErrAlreadyRunning = errors.New("is still running")
 
@@ -97,8 +115,20 @@ func (e notFound) Is(target error) bool { return target == ErrNotFound }
 func noRun(format string, args ...any) error { return notFound{fmt.Sprintf(format, args...)} }
 
 func (c *Client) start(ctx context.Context, id string, in workflows.RunInput, conflict enumspb.WorkflowIdConflictPolicy) (client.WorkflowRun, error) {
-	plan := &in.Plan
-	opts := client.StartWorkflowOptions{
+	opts := c.startOptions(id, &in.Plan, conflict)
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil, fmt.Errorf("run %s %w: it was not started again (velaflow run --replace terminates it and starts this one; velaflow restart runs it again)", id, ErrAlreadyRunning)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start run %s: %w", id, err)
+	}
+	return run, nil
+}
+
+func (c *Client) startOptions(id string, plan *translator.Plan, conflict enumspb.WorkflowIdConflictPolicy) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:                    id,
 		TaskQueue:             c.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -114,15 +144,6 @@ func (c *Client) start(ctx context.Context, id string, in workflows.RunInput, co
 			workflows.AttrPhase.ValueSet(workflows.RunExecuting),
 		),
 	}
-	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil, fmt.Errorf("run %s %w: it was not started again (velaflow run --replace terminates it and starts this one; velaflow restart runs it again)", id, ErrAlreadyRunning)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("start run %s: %w", id, err)
-	}
-	return run, nil
 }
 
 // Exists tells whether a run with this workflow ID was ever started (and

@@ -172,9 +172,15 @@ func (s *stack) statusIn(t *testing.T, ns, name string) *runs.Object {
 // eventually polls the run's status until cond holds.
 func (s *stack) eventually(t *testing.T, name, what string, cond func(*workflows.Status) bool) *workflows.Status {
 	t.Helper()
+	return s.eventuallyIn(t, "default", name, what, cond)
+}
+
+// eventuallyIn is eventually for a run of a namespace.
+func (s *stack) eventuallyIn(t *testing.T, ns, name, what string, cond func(*workflows.Status) bool) *workflows.Status {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		obj := s.status(t, name)
+		obj := s.statusIn(t, ns, name)
 		if cond(obj.Status) {
 			return obj.Status
 		}

@@ -105,7 +105,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.taskQueue, "task-queue", workflows.DefaultTaskQueue, "Temporal task queue of the velaflow workers")
 	root.PersistentFlags().BoolVar(&g.noColor, "no-color", os.Getenv("NO_COLOR") != "", "print plain lines: no colour, no redrawing in place (default: $NO_COLOR set)")
 	root.AddCommand(
-		newDevCmd(g), newWorkerCmd(g), newCodecServerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g), newScheduleCmd(g),
+		newDevCmd(g), newWorkerCmd(g), newCodecServerCmd(g), newRunCmd(g), newStatusCmd(g), newListCmd(g), newScheduleCmd(g), newServeTriggersCmd(g),
 		newSignalCmd(g, "suspend", "Suspend a run before its next step execution"),
 		newSignalCmd(g, "resume", "Resume a suspended run or step"),
 		newSignalCmd(g, "terminate", "Terminate a run: running steps fail with reason Terminate"),
