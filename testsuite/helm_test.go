@@ -42,6 +42,8 @@ namespaces:
     rules:
       - {runs: [platform], reach: ["*"]}
 definitions: {configMap: velaflow-definitions}
+templates: {configMap: velaflow-templates}
+triggers: {enabled: true, tokenSecret: velaflow-trigger-tokens, hmacSecret: velaflow-trigger-secrets, webUI: "https://temporal-ui.example.com"}
 rbac: {namespaces: [helm-team-a, helm-team-b]}
 metrics: {serviceMonitor: {enabled: true}}
 codecServer: {enabled: true, corsOrigins: ["https://temporal-ui.example.com"], tokenSecret: velaflow-codec-token}
@@ -93,9 +95,18 @@ func TestHelmChart(t *testing.T) {
 	args := strings.Join(containerArgs(t, dep), " ")
 	for _, want := range []string{"--address=temporal.example.com:7233", "--temporal-namespace=prod", "--tls", "--tls-cert-path=/etc/velaflow/temporal-tls/tls.crt",
 		"--tls-server-name=temporal.example.com", "--codec-keys=/etc/velaflow/codec", "--clusters=/etc/velaflow/clusters/clusters.yaml",
-		"--allow-namespaces=vela-system,team-*", "--namespace-policy=/etc/velaflow/policy/policy.yaml", "--definitions=/etc/velaflow/definitions"} {
+		"--allow-namespaces=vela-system,team-*", "--namespace-policy=/etc/velaflow/policy/policy.yaml", "--definitions=/etc/velaflow/definitions",
+		"--templates=/etc/velaflow/templates"} {
 		assert.Contains(t, args, want)
 	}
+	// The trigger server connects as the workers do.
+	trigArgs := strings.Join(containerArgs(t, findNamed(t, all, "Deployment", "velaflow-triggers")), " ")
+	for _, want := range []string{"serve-triggers --address=temporal.example.com:7233 --temporal-namespace=prod --task-queue=velaflow --tls",
+		"--listen=:8088", "--token-file=/etc/velaflow/trigger-tokens/tokens", "--hmac-secret-file=/etc/velaflow/trigger-secrets/secrets",
+		"--templates=/etc/velaflow/templates", "--web-ui=https://temporal-ui.example.com"} {
+		assert.Contains(t, trigArgs, want)
+	}
+	findNamed(t, all, "Service", "velaflow-triggers")
 	assert.Contains(t, kinds(all), "ServiceMonitor")
 	codecArgs := strings.Join(containerArgs(t, findNamed(t, all, "Deployment", "velaflow-codec")), " ")
 	assert.Equal(t, "codec-server --codec-keys=/etc/velaflow/codec --listen=:8234 --cors-origin=https://temporal-ui.example.com --token-file=/etc/velaflow/codec-token/token", codecArgs)
