@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/velaflow/velaflow/cuedefs"
+	"github.com/velaflow/velaflow/stepio"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -51,6 +52,8 @@ var recorded = map[string]string{
 	"engine-four-operated-2.json":    "ctl-ops/ops/32b65db7-db99-4bc0-a236-cd8577f65149",
 	"workers.json":                   "velaflow-workers/velaflow",
 	"engine-five-scheduled.json":     "sched-template/nightly-2026-12-02T18:49:47Z",
+	"engine-six-queued.json":         "conc-policies/fourth",
+	"lock.json":                      "velaflow-lock/conc-policies/deploy-shop",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
@@ -72,6 +75,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(eng.RunGroup, workflow.RegisterOptions{Name: workflows.GroupWorkflowName})
 			ws := &workflows.Workers{StepTypes: cuedefs.Builtins}
 			r.RegisterWorkflowWithOptions(ws.Run, workflow.RegisterOptions{Name: workflows.WorkersName})
+			r.RegisterWorkflowWithOptions(workflows.Lock, workflow.RegisterOptions{Name: stepio.LockName})
 			in, err := os.Open(f)
 			require.NoError(t, err)
 			defer in.Close()

@@ -41,6 +41,18 @@ type WorkflowRunSpec struct {
 	Mode         *WorkflowMode  `json:"mode,omitempty"`
 	WorkflowSpec *WorkflowSpec  `json:"workflowSpec,omitempty"`
 	WorkflowRef  string         `json:"workflowRef,omitempty"`
+	// Concurrency is velaflow's addition: runs whose key evaluates the
+	// same never execute at the same time.
+	Concurrency *ConcurrencySpec `json:"concurrency,omitempty"`
+}
+
+// ConcurrencySpec is spec.concurrency: Key is a CUE string interpolation
+// over the run's context ("release-\(context.app)"); Policy is what a run
+// does when another holds the key: Queue (wait in order, the default),
+// Replace (terminate the holder) or Reject (fail at once).
+type ConcurrencySpec struct {
+	Key    string `json:"key"`
+	Policy string `json:"policy,omitempty"`
 }
 
 // WorkflowMode is how steps, and the steps of groups, are ordered.
@@ -61,6 +73,8 @@ type Workflow struct {
 	Metadata   ObjectMeta     `json:"metadata"`
 	Mode       *WorkflowMode  `json:"mode,omitempty"`
 	Steps      []WorkflowStep `json:"steps"`
+	// Concurrency applies to the runs of this template that set none.
+	Concurrency *ConcurrencySpec `json:"concurrency,omitempty"`
 }
 
 // WorkflowStep is one step, or a step-group holding subSteps.

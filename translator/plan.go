@@ -17,7 +17,25 @@ type Plan struct {
 	// Debug: the run records what each step execution computes (the
 	// annotation workflowrun.oam.dev/debug: "true", as in KubeVela).
 	Debug bool `json:"debug,omitempty"`
+	// Concurrency, when set, keeps runs with the same key from executing
+	// at the same time.
+	Concurrency *Concurrency `json:"concurrency,omitempty"`
 }
+
+// Concurrency is a run's evaluated concurrency key and its policy when
+// another run holds the key.
+type Concurrency struct {
+	// Key is "<namespace>/<evaluated key>": keys are per namespace.
+	Key    string `json:"key"`
+	Policy string `json:"policy"`
+}
+
+// Concurrency policies.
+const (
+	ConcurrencyQueue   = "Queue"
+	ConcurrencyReplace = "Replace"
+	ConcurrencyReject  = "Reject"
+)
 
 // Mode is the ordering of the top-level steps and of group sub-steps.
 type Mode struct {

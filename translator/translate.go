@@ -151,6 +151,7 @@ func (in *inputs) plan(doc *document, used map[string]bool) (*Plan, Errors) {
 	}
 
 	stepsDoc, stepsField := doc, "spec.workflowSpec.steps"
+	conc, concDoc, concField := run.Spec.Concurrency, doc, "spec.concurrency"
 	var steps []WorkflowStep
 	switch {
 	case run.Spec.WorkflowSpec != nil:
@@ -168,11 +169,15 @@ func (in *inputs) plan(doc *document, used map[string]bool) (*Plan, Errors) {
 		wfDoc.into(&wf) // decoded without error when it was read
 		steps, stepsDoc, stepsField = wf.Steps, wfDoc, "steps"
 		applyMode(&p.Mode, wf.Mode, wfDoc, "mode", c)
+		if conc == nil {
+			conc, concDoc, concField = wf.Concurrency, wfDoc, "concurrency"
+		}
 	default:
 		c.add(doc, "spec", "needs spec.workflowSpec.steps or spec.workflowRef")
 		return nil, c.errs
 	}
 	applyMode(&p.Mode, run.Spec.Mode, doc, "spec.mode", c)
+	p.Concurrency = concurrency(conc, p, concDoc, concField, c)
 	if len(steps) == 0 {
 		c.add(stepsDoc, stepsField, "no steps")
 	}

@@ -131,6 +131,11 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 		Templates: func() []translator.Source { return templates },
 	}
 	w.RegisterWorkflowWithOptions(infos.Run, workflow.RegisterOptions{Name: workflows.WorkersName})
+	w.RegisterWorkflowWithOptions(workflows.Lock, workflow.RegisterOptions{Name: stepio.LockName})
+	locks := &activities.Locks{Client: c}
+	w.RegisterActivityWithOptions(locks.AcquireLock, activity.RegisterOptions{Name: stepio.AcquireLockName})
+	w.RegisterActivityWithOptions(locks.HolderAlive, activity.RegisterOptions{Name: stepio.HolderAliveName})
+	w.RegisterActivityWithOptions(locks.TerminateHolder, activity.RegisterOptions{Name: stepio.TerminateHolderName})
 	acts := &activities.Activities{Definitions: opts.Definitions, Registry: opts.Clusters, Reach: opts.Reach, Metrics: opts.Metrics, RootCAs: opts.RootCAs, LogLevel: opts.LogLevel, OpenAIBaseURL: opts.OpenAIBaseURL,
 		PlanDefinitions: activities.HistoryPlanDefinitions(c.WorkflowService(), opts.DataConverter), Heartbeats: c}
 	if opts.Clusters != nil && !opts.NoWatch {

@@ -96,6 +96,12 @@ type run struct {
 	// mirror writes the status into the run's WorkflowRun object (runs
 	// the controller started; nil for others).
 	mirror *mirror
+	// lockAsked: the run asked its concurrency key's lock (it gives the key
+	// back, or leaves the line, when it ends); lockHeld: it holds the key.
+	lockAsked, lockHeld bool
+	// queued says what the run waits for in line; refused why it may not
+	// run its steps.
+	queued, refused string
 	// executions are the steps' latest executions (the debug query).
 	executions map[string]*StepExecution
 }
@@ -128,6 +134,7 @@ func (e *Engine) Run(ctx workflow.Context, in *RunInput) (*Status, error) {
 //go:noinline
 func (r *run) end(ctx workflow.Context) (*Status, error) {
 	st, err := r.finish(ctx)
+	r.releaseLock(ctx)
 	r.flushMirror(ctx)
 	recordFinished(ctx, r.status)
 	return st, err
@@ -158,6 +165,7 @@ func (e *Engine) begin(ctx workflow.Context, in *RunInput) (*run, workflow.Conte
 	var mirrored *stepio.ObjectStatus
 	if in.State != nil {
 		mirrored = in.State.Mirrored
+		r.lockAsked, r.lockHeld = in.State.LockAsked, in.State.LockHeld
 	}
 	r.startMirror(ctx, in.Object, mirrored)
 	if in.State == nil {
@@ -181,6 +189,7 @@ func (r *run) continueRun(ctx workflow.Context, in *RunInput) error {
 	r.flushMirror(ctx)
 	in.State, in.Restart = r.carried(ctx), nil
 	in.State.Mirrored = r.mirrored()
+	in.State.LockAsked, in.State.LockHeld = r.lockAsked, r.lockHeld
 	if r.pinned {
 		cfg := r.cfg
 		in.Engine = &cfg
@@ -293,7 +302,9 @@ func (r *run) start(ctx workflow.Context) error {
 func (r *run) drive(ctx workflow.Context, steps []translator.Step, mode string, cancelled workflow.ReceiveChannel) bool {
 	done := false
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		r.runSteps(ctx, steps, r.pointers(r.status.Steps), mode)
+		if !r.wantsLock() || r.takeLock(ctx) {
+			r.runSteps(ctx, steps, r.pointers(r.status.Steps), mode)
+		}
 		done = true
 	})
 	if r.engine < engineOneCoroutineListens {
@@ -460,10 +471,15 @@ func (r *run) refresh(ctx workflow.Context) {
 		phase = RunTerminated
 	case r.suspended || r.anyStep(StepSuspending):
 		phase = RunSuspending
+	case r.queued != "":
+		phase = RunPending
 	}
 	if !r.status.Finished {
 		r.status.Phase = phase
 		r.status.Suspend = phase == RunSuspending
+		if r.plan.Concurrency != nil && r.group == "" {
+			r.status.Message = r.queued
+		}
 	}
 	r.status.Terminated = r.terminated
 	r.statusChanged()
@@ -508,6 +524,8 @@ func (r *run) finish(ctx workflow.Context) (*Status, error) {
 	case r.terminated || (len(failed) > 0 && allTerminated):
 		r.status.Phase, r.status.Terminated = RunTerminated, true
 		r.status.Message = "terminated"
+	case r.refused != "":
+		r.status.Phase, r.status.Message = RunFailed, r.refused
 	case len(failed) > 0:
 		r.status.Phase = RunFailed
 		r.status.Message = fmt.Sprintf("step %s failed (%s): %s", failed[0].Name, failed[0].Reason, failed[0].Message)

@@ -27,6 +27,10 @@ type State struct {
 	// Mirrored is the status the run last wrote into its WorkflowRun
 	// object.
 	Mirrored *stepio.ObjectStatus `json:"mirrored,omitempty"`
+	// LockAsked and LockHeld are the run's concurrency key: asked for,
+	// held (from engine version 6).
+	LockAsked bool `json:"lockAsked,omitempty"`
+	LockHeld  bool `json:"lockHeld,omitempty"`
 }
 
 // stepLoop is where a step is in its execute loop.

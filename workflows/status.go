@@ -5,15 +5,17 @@ import "time"
 // Run phases (status.status), as KubeVela names them.
 const (
 	RunInitializing = "initializing"
-	RunExecuting    = "executing"
-	RunSuspending   = "suspending"
-	RunTerminated   = "terminated"
-	RunFailed       = "failed"
-	RunSucceeded    = "succeeded"
+	// RunPending is velaflow's: the run waits for its concurrency key.
+	RunPending    = "pending"
+	RunExecuting  = "executing"
+	RunSuspending = "suspending"
+	RunTerminated = "terminated"
+	RunFailed     = "failed"
+	RunSucceeded  = "succeeded"
 )
 
 // RunPhases are the phases a run's search attribute takes.
-var RunPhases = []string{RunExecuting, RunSuspending, RunTerminated, RunFailed, RunSucceeded}
+var RunPhases = []string{RunPending, RunExecuting, RunSuspending, RunTerminated, RunFailed, RunSucceeded}
 
 // Step phases.
 const (

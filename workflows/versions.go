@@ -41,13 +41,20 @@ import (
 // (RunInput.NameFromID, set in a schedule's action) takes its name from
 // its workflow ID, which the schedule made unique with the time it fired,
 // and upserts its name search attribute to it.
+//
+// Version 6 (engineConcurrency): a run whose plan has a concurrency key
+// (spec.concurrency) asks the key's lock workflow for it before its first
+// step (the AcquireLock activity), waits in line as pending when it must,
+// and gives the key back with a signal when it ends (concurrency.go,
+// lock.go).
 const (
 	engineChange              = "engine"
-	engineMax                 = 5
+	engineMax                 = 6
 	engineOneCoroutineListens = 2
 	engineInInput             = 3
 	engineMirrorsObject       = 4
 	engineNamesFromID         = 5
+	engineConcurrency         = 6
 )
 
 // pinnedEngine is what a run records with RecordEngine: its engine
