@@ -90,7 +90,7 @@ func TestListNamespacesPhasesAndFormats(t *testing.T) {
 	assert.NotContains(t, out, ns, "without -n or -A, the default namespace")
 	_, errOut, code = shared.velaflow(t, "list", "--phase", "sleeping")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, "want one of executing, suspending")
+	assert.Contains(t, errOut, "want one of pending, executing, suspending")
 	_, _, _ = shared.velaflow(t, "terminate", "held", "-n", ns)
 }
 

@@ -39,7 +39,7 @@ type workerFlags struct {
 func (f *workerFlags) register(cmd *cobra.Command) {
 	f.engine = workflows.DefaultConfig()
 	cmd.Flags().StringArrayVar(&f.defs, "definitions", nil, "folder or file of definitions for plans that do not pin them; repeatable")
-	cmd.Flags().StringArrayVar(&f.templates, "templates", nil, "folder or file of Workflow templates that `velaflow run --ref` finds here; repeatable")
+	cmd.Flags().StringArrayVar(&f.templates, "templates", nil, "folder or file of Workflow templates that run --ref finds here (when it is given none); repeatable")
 	cmd.Flags().Int32Var(&f.engine.MaxStepErrorRetries, "max-step-error-retry-times", f.engine.MaxStepErrorRetries, "executions of a failing step before FailedAfterRetries")
 	cmd.Flags().DurationVar(&f.engine.WaitBackoffMax, "wait-backoff-max", f.engine.WaitBackoffMax, "longest durable wait between executions of a waiting step")
 	cmd.Flags().StringVar(&f.kube.Kubeconfig, "kubeconfig", "", "kubeconfig of the default cluster (default: $KUBECONFIG, then in-cluster)")
