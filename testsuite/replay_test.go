@@ -54,6 +54,7 @@ var recorded = map[string]string{
 	"engine-five-scheduled.json":     "sched-template/nightly-2026-12-02T18:49:47Z",
 	"engine-six-queued.json":         "conc-policies/fourth",
 	"lock.json":                      "velaflow-lock/conc-policies/deploy-shop",
+	"engine-seven-if.json":           "default/if-outcomes",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -81,6 +82,14 @@ func (r *run) evaluate(ctx workflow.Context, step, expr string, inputs map[strin
 	err := workflow.ExecuteLocalActivity(lctx, stepio.EvaluateConditionName, stepio.ConditionInput{
 		Expr: expr, Status: status, Inputs: inputs, Context: r.templateContext(),
 	}).Get(ctx, &ok)
+	if r.engine >= engineIfResult {
+		outcome := fmt.Sprint(ok)
+		if err != nil {
+			outcome = "cannot be evaluated"
+		}
+		summary := "if of " + step + ": " + expr + " → " + outcome
+		_ = workflow.SideEffectWithOptions(ctx, workflow.SideEffectOptions{Summary: summary}, func(workflow.Context) any { return ok })
+	}
 	return ok, err
 }
 

@@ -47,14 +47,20 @@ import (
 // step (the AcquireLock activity), waits in line as pending when it must,
 // and gives the key back with a signal when it ends (concurrency.go,
 // lock.go).
+//
+// Version 7 (engineIfResult): after an `if` expression is evaluated, a
+// side-effect marker records its outcome with a summary that shows it in
+// the Web UI ("if of cleanup: status.build.failed → true"): the local
+// activity's own summary is set before the outcome is known.
 const (
 	engineChange              = "engine"
-	engineMax                 = 6
+	engineMax                 = 7
 	engineOneCoroutineListens = 2
 	engineInInput             = 3
 	engineMirrorsObject       = 4
 	engineNamesFromID         = 5
 	engineConcurrency         = 6
+	engineIfResult            = 7
 )
 
 // pinnedEngine is what a run records with RecordEngine: its engine
