@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/velaflow/velaflow/activities/kube"
 	"github.com/velaflow/velaflow/stepio"
+	"github.com/velaflow/velaflow/translator"
 )
 
 // ListClusters reports every cluster the worker knows and whether it
@@ -41,4 +43,51 @@ func (a *Activities) ClusterNames(ctx context.Context) ([]string, error) {
 		return []string{}, nil
 	}
 	return a.Registry.Names(ctx), nil
+}
+
+// templateKinds are the objects a cluster's templates are made of:
+// Workflows and the step definitions they use.
+var templateKinds = []struct{ apiVersion, kind string }{
+	{translator.GroupV1alpha1, translator.KindWorkflow},
+	{translator.GroupV1beta1, translator.KindWorkflowStepDefinition},
+}
+
+// ClusterTemplates are the Workflow templates (and step definitions) in
+// the worker's default cluster for runs of a namespace: those of
+// vela-system, then the namespace's own, which win, as the controller
+// resolves them. A cluster without KubeVela's kinds has none.
+func (a *Activities) ClusterTemplates(ctx context.Context, namespace string) ([]translator.Source, error) {
+	if a.Registry == nil {
+		return nil, nil
+	}
+	c, err := a.Registry.Get(ctx, kube.DefaultName)
+	if err != nil {
+		return nil, nil // no default cluster
+	}
+	var out []translator.Source
+	for _, ns := range []string{"vela-system", namespace} {
+		for _, k := range templateKinds {
+			list, err := c.List(ctx, k.apiVersion, k.kind, kube.Filter{Namespace: ns})
+			if kube.IsNotServed(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			items, _ := list["items"].([]any)
+			for _, item := range items {
+				obj, _ := item.(map[string]any)
+				obj["apiVersion"], obj["kind"] = k.apiVersion, k.kind
+				src, err := translator.ObjectSource(obj, "spec", "mode", "steps", "concurrency")
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, src)
+			}
+		}
+		if namespace == "vela-system" {
+			break
+		}
+	}
+	return out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/velaflow/velaflow/translator"
 )
@@ -40,7 +39,7 @@ func (r *Reconciler) translate(ctx context.Context, obj *unstructured.Unstructur
 			defs = append(defs, found...)
 		}
 	}
-	run, err := source(obj, "spec")
+	run, err := translator.ObjectSource(obj.Object, "spec")
 	if err != nil {
 		return nil, err
 	}
@@ -72,34 +71,13 @@ func (r *Reconciler) list(ctx context.Context, gvk schema.GroupVersionKind, ns s
 	}
 	var out []translator.Source
 	for i := range l.Items {
-		s, err := source(&l.Items[i], "spec", "mode", "steps")
+		s, err := translator.ObjectSource(l.Items[i].Object, "spec", "mode", "steps", "concurrency")
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// source is an object as the translator reads it: the fields users write,
-// without what the API server adds.
-func source(obj *unstructured.Unstructured, fields ...string) (translator.Source, error) {
-	md := map[string]any{"name": obj.GetName(), "namespace": obj.GetNamespace()}
-	if l := obj.GetLabels(); len(l) > 0 {
-		md["labels"] = l
-	}
-	if a := obj.GetAnnotations(); len(a) > 0 {
-		md["annotations"] = a
-	}
-	m := map[string]any{"apiVersion": obj.GetAPIVersion(), "kind": obj.GetKind(), "metadata": md}
-	for _, f := range fields {
-		if v, ok := obj.Object[f]; ok {
-			m[f] = v
-		}
-	}
-	data, err := yaml.Marshal(m)
-	name := fmt.Sprintf("%s %s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
-	return translator.Source{Name: name, Data: data}, err
 }
 
 // invalid is a run the translator refused; its message goes to .status.

@@ -45,9 +45,11 @@ func (c *Client) WorkerStepTypes(ctx context.Context) (map[string]cuedefs.Defini
 	return out, nil
 }
 
-// WorkerTemplates are the Workflow templates a worker of the task queue
-// was given.
-func (c *Client) WorkerTemplates(ctx context.Context) ([]translator.Source, error) {
+// WorkerTemplates are the Workflow templates the workers of the task
+// queue know for runs of a namespace: those in their --templates folders,
+// then the Workflow objects (and step definitions) in their default
+// cluster, vela-system's and the namespace's, which win.
+func (c *Client) WorkerTemplates(ctx context.Context, namespace string) ([]translator.Source, error) {
 	id, err := c.workers(ctx)
 	if err != nil {
 		return nil, err
@@ -56,7 +58,9 @@ func (c *Client) WorkerTemplates(ctx context.Context) ([]translator.Source, erro
 	if err := c.queryInto(ctx, id, workflows.QueryTemplates, &out); err != nil {
 		return nil, fmt.Errorf("ask a worker of task queue %s for its templates: %w", c.TaskQueue, err)
 	}
-	return out, nil
+	var inCluster []translator.Source
+	err = c.askWorkers(ctx, workflows.UpdateClusterTemplates, &inCluster, namespace)
+	return append(out, inCluster...), err // the folders' templates, even so
 }
 
 // WorkerClusters are the clusters a worker of the task queue reaches, and
@@ -73,13 +77,13 @@ func (c *Client) WorkerClusterNames(ctx context.Context) ([]string, error) {
 	return out, c.askWorkers(ctx, workflows.UpdateClusterNames, &out)
 }
 
-func (c *Client) askWorkers(ctx context.Context, update string, into any) error {
+func (c *Client) askWorkers(ctx context.Context, update string, into any, args ...any) error {
 	id, err := c.workers(ctx)
 	if err != nil {
 		return err
 	}
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: update, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: id, UpdateName: update, Args: args, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return fmt.Errorf("ask a worker of task queue %s (%s): %w", c.TaskQueue, update, err)

@@ -19,6 +19,9 @@ const (
 	// ListClustersName is the activity `velaflow cluster list` runs on a
 	// worker.
 	ListClustersName = "ListClusters"
+	// ClusterTemplatesName is the local activity that lists the Workflow
+	// templates in the worker's default cluster.
+	ClusterTemplatesName = "ClusterTemplates"
 	// ClusterNamesName answers the names of the clusters a worker knows.
 	ClusterNamesName = "ClusterNames"
 )

@@ -1,16 +1,24 @@
 package testsuite
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 
+	"github.com/velaflow/velaflow/deploy/crds"
 	"github.com/velaflow/velaflow/workflows"
 )
 
@@ -117,4 +125,35 @@ func TestWorkerServesItsTemplates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 0, code, "%s\n%s", out, errOut)
 	assert.Contains(t, out, "release shop in default: 1 replicas of v1, region ap-3")
+}
+
+// In Kubernetes mode templates are Workflow objects: run --ref finds the
+// Workflow (and the step definition it uses) in the workers' default
+// cluster, in the run's namespace.
+func TestRunATemplateFromTheCluster(t *testing.T) {
+	const ns = "tpl-kube"
+	b := theKubeBed(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := crds.Install(ctx, b.dyn(t, "shanghai"))
+	require.NoError(t, err)
+	b.ksNamespace(t, ns, "shanghai")
+	docs, err := os.ReadFile(filepath.Join("histories", "engine-five-scheduled.yaml"))
+	require.NoError(t, err)
+	for _, doc := range strings.Split(string(docs), "\n---\n") {
+		var obj unstructured.Unstructured
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &obj.Object))
+		obj.SetNamespace(ns)
+		gv, _ := schema.ParseGroupVersion(obj.GetAPIVersion())
+		resource := map[string]string{"Workflow": "workflows", "WorkflowStepDefinition": "workflowstepdefinitions"}[obj.GetKind()]
+		_, err := b.dyn(t, "shanghai").Resource(gv.WithResource(resource)).Namespace(ns).Create(ctx, &obj, metav1.CreateOptions{})
+		require.NoError(t, err, obj.GetKind())
+	}
+	out, errOut, code := b.velaflow(t, "run", "--ref", "release", "-n", ns, "--name", "from-cluster",
+		"--set", "app=shop,replicas=4,tag=v2,target.region=cn-1", "--wait")
+	require.Equal(t, 0, code, "%s\n%s", out, errOut)
+	assert.Contains(t, out, "release shop in tpl-kube: 4 replicas of v2, region cn-1")
+	_, errOut, code = b.velaflow(t, "run", "--ref", "release", "-n", "default", "--name", "elsewhere", "--set", "app=x")
+	assert.Equal(t, 2, code, "the template is tpl-kube's only")
+	assert.Contains(t, errOut, `no Workflow "release" in namespace "default"`)
 }

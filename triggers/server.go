@@ -123,7 +123,7 @@ func (s *Server) plan(ctx context.Context, req launch.Request) (*translator.Plan
 	}
 	opts := translator.Options{Runs: []translator.Source{src}, DefinitionPaths: append(append([]string{}, s.Templates...), s.Definitions...)}
 	if s.AskWorkers {
-		if known, err := s.Runs.WorkerTemplates(ctx); err == nil {
+		if known, err := s.Runs.WorkerTemplates(ctx, req.Namespace); err == nil {
 			opts.KnownTemplates = known
 		}
 	}

@@ -148,6 +148,7 @@ func New(c client.Client, opts Options) sdkworker.Worker {
 	w.RegisterActivityWithOptions(acts.EvaluateCondition, activity.RegisterOptions{Name: stepio.EvaluateConditionName})
 	w.RegisterActivityWithOptions(acts.MirrorStatus, activity.RegisterOptions{Name: stepio.MirrorStatusName})
 	w.RegisterActivityWithOptions(acts.ClusterNames, activity.RegisterOptions{Name: stepio.ClusterNamesName})
+	w.RegisterActivityWithOptions(acts.ClusterTemplates, activity.RegisterOptions{Name: stepio.ClusterTemplatesName})
 	if acts.Watcher != nil {
 		return &watchingWorker{Worker: w, watcher: acts.Watcher}
 	}

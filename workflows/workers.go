@@ -30,6 +30,10 @@ const (
 	// UpdateClusterNames answers the names of the clusters a worker
 	// knows, without asking them: []string.
 	UpdateClusterNames = "cluster-names"
+	// UpdateClusterTemplates answers the Workflow templates (and step
+	// definitions) in the worker's default cluster for runs of a
+	// namespace: []translator.Source.
+	UpdateClusterTemplates = "cluster-templates"
 )
 
 // WorkersID is the ID of the task queue's workers workflow.
@@ -64,6 +68,9 @@ func (w *Workers) Run(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandler(ctx, UpdateClusterNames, clusterNames); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateClusterTemplates, clusterTemplates); err != nil {
+		return err
+	}
 	_ = workflow.Await(ctx, func() bool {
 		return workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
 	})
@@ -81,5 +88,12 @@ func clusterNames(ctx workflow.Context) ([]string, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
 	var out []string
 	err := workflow.ExecuteLocalActivity(ctx, stepio.ClusterNamesName).Get(ctx, &out)
+	return out, err
+}
+
+func clusterTemplates(ctx workflow.Context, namespace string) ([]translator.Source, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+	var out []translator.Source
+	err := workflow.ExecuteLocalActivity(ctx, stepio.ClusterTemplatesName, namespace).Get(ctx, &out)
 	return out, err
 }

@@ -83,6 +83,18 @@ func (c *Cluster) Version(timeout time.Duration) (string, error) {
 	return v.GitVersion, nil
 }
 
+// notServed is the error about a kind the cluster does not serve (its
+// CRD is not installed).
+type notServed string
+
+func (e notServed) Error() string { return string(e) }
+
+// IsNotServed tells an error says the cluster does not serve a kind.
+func IsNotServed(err error) bool {
+	var ns notServed
+	return errors.As(err, &ns)
+}
+
 // resource finds the REST resource of apiVersion/kind. Discovery is cached;
 // an unknown kind refreshes it once, so a CRD installed after the worker
 // started is found.
@@ -103,7 +115,7 @@ func (c *Cluster) resource(apiVersion, kind string) (*meta.RESTMapping, error) {
 		m, err = c.mapper.RESTMapping(gk, gv.Version)
 	}
 	if meta.IsNoMatchError(err) {
-		return nil, fmt.Errorf("cluster %s does not serve %s %s (yet)", c.Name, apiVersion, kind)
+		return nil, notServed(fmt.Sprintf("cluster %s does not serve %s %s (yet)", c.Name, apiVersion, kind))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: discovery of %s %s: %w", c.Name, apiVersion, kind, err)

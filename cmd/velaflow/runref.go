@@ -62,7 +62,7 @@ func (f *refFlags) options(ctx context.Context, g *globals, files, defs []string
 	if len(f.templates) == 0 {
 		// The workers' templates; local definitions replace them.
 		_ = g.askWorkers(ctx, 5*time.Second, func(ctx context.Context, rc *runs.Client) (err error) {
-			opts.KnownTemplates, err = rc.WorkerTemplates(ctx)
+			opts.KnownTemplates, err = rc.WorkerTemplates(ctx, req.Namespace)
 			return err
 		})
 	}
