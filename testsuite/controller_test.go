@@ -621,3 +621,34 @@ func TestControllerPrewarmAppliedAsObjects(t *testing.T) {
 		assert.True(t, apierrors.IsNotFound(err), "the ImagePullJob in %s is deleted: %v", cluster, err)
 	}
 }
+
+// spec.concurrency on WorkflowRun objects: the second object with the same
+// key shows pending, naming the first, in its .status, and runs when the
+// first ends.
+func TestControllerConcurrencyKey(t *testing.T) {
+	cb := newControllerBedRunning(t, "ctl-conc")
+	run := func(name string) string {
+		return fmt.Sprintf(`apiVersion: core.oam.dev/v1alpha1
+kind: WorkflowRun
+metadata: {name: %s, namespace: ctl-conc}
+spec:
+  context: {app: shop}
+  concurrency:
+    key: release-\(context.app)
+  workflowSpec:
+    steps:
+      - {name: hold, type: suspend}
+`, name)
+	}
+	cb.apply(t, run("one"))
+	u := cb.waitStatus(t, "one", "suspending", phaseIs("suspending"))
+	cb.apply(t, run("two"))
+	u2 := cb.waitStatus(t, "two", "pending", phaseIs("pending"))
+	assert.Contains(t, statusOf(t, u2).Message, "waiting for run ctl-conc/one/")
+	assert.Contains(t, statusOf(t, u2).Message, "concurrency key ctl-conc/release-shop")
+
+	st := statusOf(t, u)
+	cb.patchStatus(t, "one", map[string]any{"suspend": false, "steps": stepsAs(st, true)})
+	cb.waitStatus(t, "one", "succeeded", phaseIs("succeeded"))
+	cb.waitStatus(t, "two", "holding the key, suspending", phaseIs("suspending"))
+}
