@@ -59,23 +59,7 @@ that callers send as "Authorization: Bearer TOKEN" (temporal --codec-auth "Beare
 				scheme = "https"
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "codec server on %s://%s (keys from %s, encrypting with %q)\n", scheme, ln.Addr(), keys.Source(), keys.Current())
-			done := make(chan error, 1)
-			go func() {
-				if certFile != "" {
-					done <- srv.ServeTLS(ln, certFile, keyFile)
-				} else {
-					done <- srv.Serve(ln)
-				}
-			}()
-			go func() { waitForInterrupt(); done <- nil }()
-			err = <-done
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			if errors.Is(err, http.ErrServerClosed) {
-				return nil
-			}
-			return err
+			return serveUntilInterrupt(srv, ln, certFile, keyFile)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8234", "host:port to serve on")
@@ -99,4 +83,26 @@ func codecToken(file string) (string, error) {
 		return "", fmt.Errorf("--token-file %s is empty", file)
 	}
 	return token, nil
+}
+
+// serveUntilInterrupt serves HTTP (HTTPS with a certificate) on ln until
+// Ctrl-C or SIGTERM, then shuts the server down.
+func serveUntilInterrupt(srv *http.Server, ln net.Listener, certFile, keyFile string) error {
+	done := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			done <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	go func() { waitForInterrupt(); done <- nil }()
+	err := <-done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -63,17 +61,7 @@ starting nothing; 400 with the validation errors; 401 for a wrong token or signa
 			}
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Fprintf(cmd.ErrOrStderr(), "serving triggers on http://%s/v1/namespaces/{ns}/templates/{name}/runs\n", ln.Addr())
-			done := make(chan error, 1)
-			go func() { done <- hs.Serve(ln) }()
-			go func() { waitForInterrupt(); done <- nil }()
-			err = <-done
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = hs.Shutdown(ctx)
-			if errors.Is(err, http.ErrServerClosed) {
-				return nil
-			}
-			return err
+			return serveUntilInterrupt(hs, ln, "", "")
 		},
 	}
 	f := cmd.Flags()
