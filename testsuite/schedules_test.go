@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,7 +141,12 @@ func TestScheduleOverlapPolicies(t *testing.T) {
 			var list []runs.Summary
 			until(t, "the first run waits", func() bool {
 				list = scheduleRuns(t, ns, "every5")
-				return len(list) >= 1 && shared.statusIn(t, ns, list[len(list)-1].Name).Status.Suspend
+				if len(list) == 0 {
+					return false
+				}
+				// A run just started may not answer its status yet.
+				out, _, code := shared.velaflow(t, "status", list[len(list)-1].Name, "-n", ns, "-o", "json")
+				return code == 0 && strings.Contains(out, `"suspend": true`)
 			})
 			first := list[len(list)-1].Name
 			switch policy {
